@@ -7,24 +7,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/spiffe/go-spiffe/v2/spiffeid"
 )
 
 var errNotImplemented = errors.New("identity: not implemented yet")
-
-// ParseID parses a SPIFFE ID.
-func ParseID(s string) (spiffeid.ID, error) { return spiffeid.FromString(s) }
-
-// ParseWorkloadID parses a SPIFFE ID with a non-root path.
-func ParseWorkloadID(s string) (spiffeid.ID, error) { return spiffeid.FromString(s) }
-
-// CheckSVID checks the static X509-SVID rules of a leaf.
-func CheckSVID(leaf *x509.Certificate) (spiffeid.ID, error) {
-	return spiffeid.ID{}, errNotImplemented
-}
-
-// Pin is "sha256/" + base64 of SHA-256 of the SPKI.
-func Pin(cert *x509.Certificate) string { return "" }
 
 // Certificate is one loaded workload certificate (immutable once built).
 type Certificate struct {
