@@ -41,9 +41,14 @@ type Leaf struct {
 	TLS             tls.Certificate
 }
 
-var serials atomic.Int64
-
-func nextSerial() *big.Int { return big.NewInt(time.Now().UnixNano()&0xffffffffff<<16 | serials.Add(1)&0xffff) }
+// nextSerial returns a random positive 127-bit serial.
+func nextSerial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		panic("identitytest: crypto/rand failed: " + err.Error())
+	}
+	return n.Add(n, big.NewInt(1))
+}
 
 // NewCA returns a new ECDSA P-256 root for trustDomain, valid from one hour
 // ago for ten years, with URI SAN spiffe://trustDomain.
