@@ -72,3 +72,6 @@ func SNI(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:16]) + SNISuffix
 }
+
+// ReasonNoALPN is a peer that did not negotiate the ztunnel ALPN protocol.
+const ReasonNoALPN Reason = "no_alpn"
