@@ -1,0 +1,182 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Backend is what the admin API shows and acts on. The agent implements it.
+// Every method may be called concurrently from HTTP handlers.
+type Backend interface {
+	// Status, Tunnels and Members return JSON-serialisable documents.
+	Status() any
+	Tunnels() any
+	Members() any
+	// Ready returns nil when the agent serves traffic, else why not.
+	Ready() error
+	// Reload runs the same reload as SIGHUP and returns its outcome.
+	Reload() error
+}
+
+// Config configures a Server. The zero value of each field is documented.
+type Config struct {
+	// Listen is host:port on a loopback address, or an absolute path of a
+	// unix socket. Required.
+	Listen string
+	// Pprof serves /debug/pprof/ when true; default false.
+	Pprof bool
+	// Backend answers the API. Required.
+	Backend Backend
+	// Metrics serves /metrics; nil serves 404 there.
+	Metrics http.Handler
+	// Logger; nil = no logging.
+	Logger hclog.Logger
+}
+
+// Validate reports the first problem of c as one sentence.
+func (c *Config) Validate() error {
+	if c.Backend == nil {
+		return errors.New("admin: no backend")
+	}
+	if strings.HasPrefix(c.Listen, "/") {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("admin: listen %q is neither host:port nor an absolute unix socket path", c.Listen)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("admin: listen %q is not a loopback address; the admin API must not be reachable from the network", c.Listen)
+	}
+	return nil
+}
+
+// Server is the admin HTTP server. Start binds it; Close stops it.
+type Server struct {
+	cfg  Config
+	srv  *http.Server
+	ln   net.Listener
+	once sync.Once
+}
+
+// New returns a Server for cfg; it binds nothing until Start.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	s := &Server{cfg: cfg}
+	s.srv = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          cfg.Logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	return s, nil
+}
+
+// Start binds the listener and serves in the background.
+func (s *Server) Start() error {
+	network, addr := "tcp", s.cfg.Listen
+	if strings.HasPrefix(addr, "/") {
+		network = "unix"
+		// A stale socket from a crashed agent would make the bind fail.
+		if fi, err := os.Lstat(addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			_ = os.Remove(addr)
+		}
+	}
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return fmt.Errorf("admin: listen %s: %w", addr, err)
+	}
+	if network == "unix" {
+		_ = os.Chmod(addr, 0o660)
+	}
+	s.ln = ln
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.cfg.Logger.Error("admin server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the bound address (nil before Start).
+func (s *Server) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Close stops the server, waiting up to ctx for in-flight requests. Idempotent.
+func (s *Server) Close(ctx context.Context) error {
+	var err error
+	s.once.Do(func() {
+		err = s.srv.Shutdown(ctx)
+		if strings.HasPrefix(s.cfg.Listen, "/") && s.ln != nil {
+			_ = os.Remove(s.cfg.Listen)
+		}
+	})
+	return err
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	b := s.cfg.Backend
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, b.Status()) })
+	mux.HandleFunc("GET /v1/tunnels", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, b.Tunnels()) })
+	mux.HandleFunc("GET /v1/members", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, b.Members()) })
+	mux.HandleFunc("POST /v1/reload", func(w http.ResponseWriter, r *http.Request) {
+		if err := b.Reload(); err != nil {
+			writeJSON(w, http.StatusInternalServerError, Result{OK: false, Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, Result{OK: true})
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, Result{OK: true}) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := b.Ready(); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, Result{OK: false, Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, Result{OK: true})
+	})
+	if s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
+	if s.cfg.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	return mux
+}
+
+// Result is the body of /healthz, /readyz and POST /v1/reload.
+type Result struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
