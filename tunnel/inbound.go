@@ -1,0 +1,246 @@
+package tunnel
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/ztunnel-dev/ztunnel/identity"
+	"github.com/ztunnel-dev/ztunnel/policy"
+)
+
+// exposeTable is an immutable snapshot of the exposes, swapped atomically
+// by Update and read once per stream.
+type exposeTable struct {
+	bySNI map[string]string         // identity.SNI(id) -> id
+	ports map[string]map[int]string // id -> port -> backend
+}
+
+func newExposeTable(exps []Expose) *exposeTable {
+	et := &exposeTable{bySNI: map[string]string{}, ports: map[string]map[int]string{}}
+	for _, e := range exps {
+		et.bySNI[identity.SNI(e.Workload)] = e.Workload
+		if et.ports[e.Workload] == nil {
+			et.ports[e.Workload] = map[int]string{}
+		}
+		et.ports[e.Workload][e.Port] = e.Backend
+	}
+	return et
+}
+
+// lookup finds the backend of workload id's port; port 0 means the
+// workload's only port. It returns the resolved port.
+func (et *exposeTable) lookup(id string, port int) (int, string, Code) {
+	ports := et.ports[id]
+	if len(ports) == 0 {
+		return port, "", CodeNotServing
+	}
+	if port == 0 {
+		if len(ports) != 1 {
+			return 0, "", CodeNoSuchPort
+		}
+		for p, b := range ports {
+			return p, b, CodeOK
+		}
+	}
+	b, ok := ports[port]
+	if !ok {
+		return port, "", CodeNoSuchPort
+	}
+	return port, b, CodeOK
+}
+
+// authorize asks the policy and records the decision.
+func (t *Tunnel) authorize(from, to string, port int) policy.Decision {
+	d := t.cfg.Authorize(policy.Request{From: from, To: to, Port: port})
+	decision := "deny"
+	if d.Allow {
+		decision = "allow"
+	}
+	t.metrics.PolicyDecision(decision, d.Rule)
+	for _, a := range d.Audit {
+		t.log.Info("audit rule matched", "source", from, "target", to, "port", port,
+			"rule", a.Rule, "would_allow", a.WouldAllow)
+	}
+	return d
+}
+
+// acceptInbound accepts tunnel connections until ln is closed. Each gets
+// a handshake goroutine if a MaxHandshakes slot is free; otherwise it is
+// closed at once.
+func (t *Tunnel) acceptInbound(ln net.Listener) {
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			t.inLog.Error("accept failed", "error", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		select {
+		case t.hsSem <- struct{}{}:
+			t.goFunc(func() { t.handshake(c) })
+		default:
+			c.Close()
+			t.metrics.Handshake(DirInbound, ResultOverloaded, "", 0)
+			t.inLog.Warn("too many handshakes in progress, connection closed",
+				"remote", remoteAddr(c), "limit", t.cfg.MaxHandshakes)
+		}
+	}
+}
+
+// handshake runs the TLS handshake of an accepted conn under
+// HandshakeTimeout, then serves its yamux session until it ends.
+func (t *Tunnel) handshake(c net.Conn) {
+	start := time.Now()
+	setNoDelay(c)
+	c.SetDeadline(start.Add(t.cfg.HandshakeTimeout))
+	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.HandshakeTimeout)
+	tc := tls.Server(c, t.cfg.TLS.ServerConfig())
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	<-t.hsSem
+	var peer string
+	if err == nil {
+		peer, err = t.peerID(tc.ConnectionState())
+	}
+	if err != nil {
+		reason := identity.ReasonOf(err)
+		t.metrics.Handshake(DirInbound, ResultFailed, reason, time.Since(start))
+		t.inLog.Warn("tunnel handshake refused", "remote", remoteAddr(c), "reason", reason, "error", err)
+		c.Close()
+		return
+	}
+	c.SetDeadline(time.Time{})
+	t.metrics.Handshake(DirInbound, ResultOK, "", time.Since(start))
+	cs := tc.ConnectionState()
+	ym, err := yamux.Server(tc, t.ymCfg)
+	if err != nil { // only a bad config, which yamuxConfig never builds
+		t.inLog.Error("yamux server failed", "error", err)
+		c.Close()
+		return
+	}
+	s := &session{
+		id:        t.nextID.Add(1),
+		direction: DirInbound,
+		source:    peer,
+		target:    t.exposes.Load().bySNI[cs.ServerName],
+		addr:      remoteAddr(c),
+		ym:        ym,
+		conn:      tc,
+		cs:        cs,
+		openedAt:  time.Now(),
+	}
+	t.addSession(s)
+	t.inLog.Debug("tunnel accepted", "peer", peer, "workload", s.target, "remote", s.addr)
+	// Accept in a tight loop: a slow AcceptStream lets yamux's backlog fill
+	// and it then resets streams.
+	for {
+		st, err := ym.AcceptStream()
+		if err != nil {
+			break
+		}
+		t.goFunc(func() { t.serveStream(s, st) })
+	}
+	ym.Close()
+	t.dropSession(s)
+}
+
+// serveStream reads a stream's header, decides, dials the backend and
+// splices. Every refusal is answered with its status code.
+func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
+	s.streams.Add(1)
+	defer s.streams.Add(-1)
+	st.SetReadDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
+	h, err := ReadHeader(st)
+	st.SetReadDeadline(time.Time{})
+	refuse := func(code Code, msg string) {
+		buf := AppendReply(nil, Reply{Version: WireVersion, Code: code, Msg: msg})
+		st.SetWriteDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
+		st.Write(buf)
+		st.Close()
+	}
+	if err != nil {
+		code := CodeBadHeader
+		if errors.Is(err, ErrUnsupportedVersion) {
+			code = CodeUnsupportedVersion
+		}
+		t.inLog.Warn("bad stream header", "peer", s.source, "error", err)
+		t.metrics.Stream(DirInbound, s.source, s.target, ResultFailed)
+		refuse(code, "")
+		return
+	}
+	local := s.target
+	port, backend, code := t.exposes.Load().lookup(local, int(h.Port))
+	if t.draining.Load() {
+		code = CodeNotServing
+	} else if int(s.streams.Load()) > 2*t.cfg.StreamsPerSession {
+		code = CodeOverloaded
+	}
+	if code != CodeOK {
+		t.inLog.Info("stream refused", "source", s.source, "target", local, "port", port, "code", code)
+		t.metrics.Stream(DirInbound, s.source, local, ResultFailed)
+		t.logAccessRefused(DirInbound, s.source, local, port, "", EndRefused)
+		refuse(code, "")
+		return
+	}
+	d := t.authorize(s.source, local, port)
+	if !d.Allow {
+		t.inLog.Info("stream denied by policy", "source", s.source, "target", local, "port", port, "rule", d.Rule)
+		t.metrics.Stream(DirInbound, s.source, local, ResultDenied)
+		t.logAccessRefused(DirInbound, s.source, local, port, d.Rule, EndDenied)
+		refuse(CodeDenied, d.Rule)
+		return
+	}
+	var dialer net.Dialer
+	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.BackendDialTimeout)
+	bc, err := dialer.DialContext(ctx, "tcp", backend)
+	cancel()
+	if err != nil {
+		t.inLog.Warn("backend unreachable", "source", s.source, "target", local, "port", port,
+			"backend", backend, "error", err)
+		t.metrics.Stream(DirInbound, s.source, local, ResultFailed)
+		t.logAccessRefused(DirInbound, s.source, local, port, d.Rule, EndRefused)
+		refuse(CodeBackendUnreachable, "")
+		return
+	}
+	setNoDelay(bc)
+	ok := AppendReply(nil, Reply{Version: WireVersion, Code: CodeOK, Msg: strconv.Itoa(port)})
+	if _, err := st.Write(ok); err != nil {
+		resetConn(bc)
+		st.Close()
+		return
+	}
+	t.runStream(&liveStream{
+		id: t.nextID.Add(1), direction: DirInbound, source: s.source, target: local,
+		port: port, rule: d.Rule, start: time.Now(), sess: s, local: bc, stream: st,
+	})
+}
+
+// runStream registers ls, splices it and writes its access log line.
+func (t *Tunnel) runStream(ls *liveStream) {
+	t.reg.add(ls)
+	t.metrics.Stream(ls.direction, ls.source, ls.target, ResultOK)
+	t.metrics.ActiveStreams(ls.direction, 1)
+	end := t.splice(ls)
+	t.reg.remove(ls)
+	t.metrics.ActiveStreams(ls.direction, -1)
+	t.access.Info("stream", "direction", ls.direction, "source", ls.source, "target", ls.target,
+		"port", ls.port, "rule", ls.rule, "bytes_out", ls.bytesOut.Load(), "bytes_in", ls.bytesIn.Load(),
+		"duration", time.Since(ls.start), "end", end)
+}
+
+func (t *Tunnel) logAccessRefused(dir, source, target string, port int, rule, end string) {
+	t.access.Info("stream", "direction", dir, "source", source, "target", target,
+		"port", port, "rule", rule, "bytes_out", 0, "bytes_in", 0, "duration", time.Duration(0), "end", end)
+}

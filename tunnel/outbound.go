@@ -1,0 +1,241 @@
+package tunnel
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/yamux"
+)
+
+// upstreamListener is one bound upstream. up is swapped by Update when
+// only the target, port or pins change; conns counts accepted connections.
+type upstreamListener struct {
+	up    atomic.Pointer[Upstream]
+	ln    net.Listener
+	sem   chan struct{}
+	conns atomic.Int64
+	rr    atomic.Uint32 // round-robin offset over the resolved endpoints
+}
+
+// listenUpstream binds u's listener without accepting yet.
+func (t *Tunnel) listenUpstream(u Upstream) (*upstreamListener, error) {
+	ln, err := net.Listen("tcp", u.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("tunnel: upstream %q of workload %s: %w", u.Name, u.Source, err)
+	}
+	ul := &upstreamListener{ln: ln, sem: make(chan struct{}, t.cfg.ConnsPerUpstream)}
+	ul.up.Store(&u)
+	return ul, nil
+}
+
+// startUpstream registers ul and starts accepting on it. t.mu must be held.
+func (t *Tunnel) startUpstream(ul *upstreamListener) {
+	u := ul.up.Load()
+	t.upstreams[u.key()] = ul
+	t.outLog.Info("upstream listening", "source", u.Source, "upstream", u.Name,
+		"address", ul.ln.Addr().String(), "target", u.Target)
+	t.goFunc(func() { t.acceptUpstream(ul) })
+}
+
+func (t *Tunnel) acceptUpstream(ul *upstreamListener) {
+	var delay time.Duration
+	for {
+		c, err := ul.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			t.outLog.Error("upstream accept failed", "address", ul.ln.Addr().String(), "error", err)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		select {
+		case ul.sem <- struct{}{}:
+			ul.conns.Add(1)
+			t.goFunc(func() {
+				defer func() { ul.conns.Add(-1); <-ul.sem }()
+				t.serveUpstream(ul, c)
+			})
+		default:
+			u := ul.up.Load()
+			resetConn(c)
+			t.metrics.UpstreamRefused(u.Source, u.Name)
+			t.outLog.Warn("upstream connection limit reached, connection reset",
+				"source", u.Source, "upstream", u.Name, "limit", t.cfg.ConnsPerUpstream)
+		}
+	}
+}
+
+// serveUpstream carries one accepted app connection to its target.
+func (t *Tunnel) serveUpstream(ul *upstreamListener, c net.Conn) {
+	u := ul.up.Load()
+	setNoDelay(c)
+	rule := ""
+	if u.Port != 0 { // the sender checks first when it knows the port
+		d := t.authorize(u.Source, u.Target, u.Port)
+		if !d.Allow {
+			t.outLog.Info("stream denied by policy", "source", u.Source, "target", u.Target,
+				"port", u.Port, "rule", d.Rule, "upstream", u.Name)
+			t.metrics.Stream(DirOutbound, u.Source, u.Target, ResultDenied)
+			t.logAccessRefused(DirOutbound, u.Source, u.Target, u.Port, d.Rule, EndDenied)
+			resetConn(c)
+			return
+		}
+		rule = d.Rule
+	}
+	s, st, port, err := t.openStream(ul, u)
+	if err != nil {
+		end, result := EndRefused, ResultFailed
+		var re *RefusedError
+		if errors.As(err, &re) && re.Code == CodeDenied {
+			end, result, rule = EndDenied, ResultDenied, re.Msg
+			t.outLog.Info("stream denied by peer policy", "source", u.Source, "target", u.Target,
+				"port", u.Port, "rule", re.Msg, "upstream", u.Name)
+		} else {
+			t.outLog.Warn("stream failed", "source", u.Source, "target", u.Target, "port", u.Port,
+				"upstream", u.Name, "error", err)
+		}
+		t.metrics.Stream(DirOutbound, u.Source, u.Target, result)
+		t.logAccessRefused(DirOutbound, u.Source, u.Target, u.Port, rule, end)
+		resetConn(c)
+		return
+	}
+	defer t.pool.release(s)
+	t.runStream(&liveStream{
+		id: t.nextID.Add(1), direction: DirOutbound, source: u.Source, target: u.Target,
+		port: port, rule: rule, start: time.Now(), sess: s, local: c, stream: st,
+	})
+}
+
+// openStream tries the target's endpoints in turn (round robin start,
+// skipping those in back-off) until one answers OK. A failed dial,
+// handshake or a retryable status moves on to the next endpoint; DENIED
+// and NO_SUCH_PORT end the attempt. It returns the resolved port.
+func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream) (*session, *yamux.Stream, int, error) {
+	addrs := t.cfg.Resolver.Resolve(u.Target)
+	if len(addrs) == 0 {
+		return nil, nil, 0, fmt.Errorf("%w for %s", ErrNoEndpoint, u.Target)
+	}
+	off := int(ul.rr.Add(1)-1) % len(addrs)
+	addrs = append(slices.Clone(addrs[off:]), addrs[:off]...)
+	var lastErr error
+	now := time.Now()
+	tried := 0
+	for _, addr := range addrs {
+		if t.pool.inBackoff(addr, now) {
+			continue
+		}
+		tried++
+		s, err := t.pool.get(t.ctx, poolKey{u.Source, u.Target, addr}, u.Pins)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		st, port, err := t.requestStream(s, u.Port)
+		if err == nil {
+			return s, st, port, nil
+		}
+		t.pool.release(s)
+		lastErr = err
+		var re *RefusedError
+		if errors.As(err, &re) && !re.Code.retryable() {
+			return nil, nil, 0, err
+		}
+	}
+	if tried == 0 {
+		return nil, nil, 0, fmt.Errorf("%w for %s: all %d in back-off after failures", ErrNoEndpoint, u.Target, len(addrs))
+	}
+	return nil, nil, 0, lastErr
+}
+
+// requestStream opens a stream on s, sends the header and reads the status.
+func (t *Tunnel) requestStream(s *session, port int) (*yamux.Stream, int, error) {
+	st, err := s.ym.OpenStream()
+	if err != nil {
+		if errors.Is(err, yamux.ErrRemoteGoAway) {
+			s.draining.Store(true)
+		}
+		return nil, 0, fmt.Errorf("tunnel: open stream to %s: %w", s.addr, err)
+	}
+	hdr, _ := AppendHeader(nil, Header{Version: WireVersion, Port: uint16(port)})
+	st.SetDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
+	if _, err := st.Write(hdr); err != nil {
+		st.Close()
+		return nil, 0, fmt.Errorf("tunnel: send stream header to %s: %w", s.addr, err)
+	}
+	status, err := ReadReply(st)
+	st.SetDeadline(time.Time{})
+	if err != nil {
+		st.Close()
+		return nil, 0, fmt.Errorf("tunnel: read stream status from %s: %w", s.addr, err)
+	}
+	if status.Code != CodeOK {
+		st.Close()
+		return nil, 0, &RefusedError{Code: status.Code, Msg: status.Msg}
+	}
+	if p, err := strconv.Atoi(status.Msg); err == nil && p > 0 && p < 65536 {
+		port = p
+	}
+	return st, port, nil
+}
+
+// Update applies a reload: upstreams whose listen address is unchanged
+// keep their listener (their target, port and pins are swapped), new ones
+// are bound, removed ones are closed (their open connections go on), and
+// the exposes are swapped atomically. When a new listener cannot be bound,
+// nothing changes and the error names the upstream and address.
+func (t *Tunnel) Update(ups []Upstream, exps []Expose) error {
+	probs := append(validateUpstreams(ups), validateExposes(exps)...)
+	if len(probs) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalidConfig, probs[0])
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return ErrClosed
+	}
+	if !t.started {
+		t.cfg.Upstreams, t.cfg.Exposes = ups, exps
+		t.exposes.Store(newExposeTable(exps))
+		return nil
+	}
+	var bound []*upstreamListener
+	keep := map[string]bool{}
+	for _, u := range ups {
+		if old := t.upstreams[u.key()]; old != nil && old.up.Load().Listen == u.Listen {
+			keep[u.key()] = true
+			continue
+		}
+		ul, err := t.listenUpstream(u)
+		if err != nil {
+			for _, b := range bound {
+				b.ln.Close()
+			}
+			return err
+		}
+		bound = append(bound, ul)
+	}
+	for _, u := range ups {
+		if keep[u.key()] {
+			t.upstreams[u.key()].up.Store(&u)
+		}
+	}
+	for k, ul := range t.upstreams {
+		if !keep[k] {
+			ul.ln.Close()
+			delete(t.upstreams, k)
+		}
+	}
+	for _, ul := range bound {
+		t.startUpstream(ul)
+	}
+	t.exposes.Store(newExposeTable(exps))
+	return nil
+}

@@ -1,0 +1,264 @@
+package tunnel
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/ztunnel-dev/ztunnel/identity"
+)
+
+// Redial back-off per address after a failed dial or handshake.
+const (
+	backoffMin = 100 * time.Millisecond
+	backoffMax = 10 * time.Second
+)
+
+// poolKey identifies the sessions that may carry a stream: the client
+// certificate (source), the server identity required (target) and where.
+type poolKey struct{ source, target, addr string }
+
+// pool is the outbound session pool. mu guards every field of the pool and
+// of its peers; session.streams is only incremented under mu.
+type pool struct {
+	t       *Tunnel
+	mu      sync.Mutex
+	peers   map[poolKey]*peerSessions
+	backoff map[string]*backoffState // by address
+}
+
+type peerSessions struct {
+	sessions []*session
+	dial     *pendingDial // the in-flight dial shared by every waiter, or nil
+}
+
+type pendingDial struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+type backoffState struct {
+	failures int
+	until    time.Time
+}
+
+func newPool(t *Tunnel) *pool {
+	return &pool{t: t, peers: map[poolKey]*peerSessions{}, backoff: map[string]*backoffState{}}
+}
+
+// inBackoff reports whether addr failed recently and must not be dialed yet.
+func (p *pool) inBackoff(addr string, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.backoff[addr]
+	return b != nil && now.Before(b.until)
+}
+
+// get reserves a stream slot on a session for key, dialing a new session
+// when every existing one is full (up to SessionsPerPeer). Concurrent
+// callers share one in-flight dial. The caller must call release(s).
+func (p *pool) get(ctx context.Context, key poolKey, pins []string) (*session, error) {
+	for {
+		p.mu.Lock()
+		ps := p.peers[key]
+		if ps == nil {
+			ps = &peerSessions{}
+			p.peers[key] = ps
+		}
+		for _, s := range ps.sessions {
+			if !s.draining.Load() && !s.ym.IsClosed() && int(s.streams.Load()) < p.t.cfg.StreamsPerSession {
+				s.streams.Add(1)
+				p.mu.Unlock()
+				return s, nil
+			}
+		}
+		if d := ps.dial; d != nil {
+			p.mu.Unlock()
+			select {
+			case <-d.done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			if d.err != nil {
+				return nil, d.err
+			}
+			continue
+		}
+		if len(ps.sessions) >= p.t.cfg.SessionsPerPeer {
+			p.mu.Unlock()
+			return nil, fmt.Errorf("%w: %d sessions of %d streams to %s", ErrPoolFull,
+				len(ps.sessions), p.t.cfg.StreamsPerSession, key.addr)
+		}
+		d := &pendingDial{done: make(chan struct{})}
+		ps.dial = d
+		p.mu.Unlock()
+
+		s, err := p.t.dialSession(key, pins)
+		p.mu.Lock()
+		ps.dial = nil
+		if err == nil {
+			ps.sessions = append(ps.sessions, s)
+			delete(p.backoff, key.addr)
+		} else {
+			b := p.backoff[key.addr]
+			if b == nil {
+				b = &backoffState{}
+				p.backoff[key.addr] = b
+			}
+			b.failures++
+			delay := min(backoffMin<<min(b.failures-1, 16), backoffMax)
+			b.until = time.Now().Add(delay)
+		}
+		p.mu.Unlock()
+		d.err = err
+		close(d.done)
+		if err != nil {
+			return nil, err
+		}
+		if p.t.ctx.Err() != nil {
+			s.closeWith(EndShutdown)
+			return nil, ErrClosed
+		}
+		go p.watch(key, s)
+	}
+}
+
+// release gives back a slot taken by get.
+func (p *pool) release(s *session) { s.streams.Add(-1) }
+
+// watch removes s from the pool once it is closed.
+func (p *pool) watch(key poolKey, s *session) {
+	<-s.ym.CloseChan()
+	p.mu.Lock()
+	if ps := p.peers[key]; ps != nil {
+		for i, x := range ps.sessions {
+			if x == s {
+				ps.sessions = append(ps.sessions[:i], ps.sessions[i+1:]...)
+				break
+			}
+		}
+		if len(ps.sessions) == 0 && ps.dial == nil {
+			delete(p.peers, key)
+		}
+	}
+	p.mu.Unlock()
+	p.t.dropSession(s)
+}
+
+// dialSession dials addr, runs the TLS handshake as key.source requiring
+// key.target, starts a yamux client and confirms the tunnel with a ping
+// (Go's TLS client learns that the server rejected its certificate only
+// on its first read). All of it is bounded by DialTimeout.
+func (t *Tunnel) dialSession(key poolKey, pins []string) (*session, error) {
+	start := time.Now()
+	s, err := t.dialSessionRaw(key, pins)
+	d := time.Since(start)
+	if err != nil {
+		reason := identity.ReasonOf(err)
+		t.metrics.Handshake(DirOutbound, ResultFailed, reason, d)
+		t.outLog.Warn("tunnel dial failed", "source", key.source, "target", key.target,
+			"address", key.addr, "reason", reason, "error", err)
+		return nil, err
+	}
+	t.metrics.Handshake(DirOutbound, ResultOK, "", d)
+	t.outLog.Debug("tunnel up", "source", key.source, "target", key.target, "address", key.addr,
+		"duration", d)
+	t.addSession(s)
+	return s, nil
+}
+
+func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
+	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.DialTimeout)
+	defer cancel()
+	cfg, err := t.cfg.TLS.ClientConfig(key.source, key.target, pins)
+	if err != nil {
+		return nil, fmt.Errorf("tunnel: client config for %s -> %s: %w", key.source, key.target, err)
+	}
+	var dialer net.Dialer
+	raw, err := dialer.DialContext(ctx, "tcp", key.addr)
+	if err != nil {
+		return nil, fmt.Errorf("tunnel: dial %s: %w", key.addr, err)
+	}
+	setNoDelay(raw)
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("tunnel: TLS handshake with %s: %w", key.addr, err)
+	}
+	rec := &readErrConn{Conn: tc}
+	ym, err := yamux.Client(rec, t.ymCfg)
+	if err != nil {
+		tc.Close()
+		return nil, fmt.Errorf("tunnel: yamux client: %w", err)
+	}
+	pinged := make(chan error, 1)
+	go func() {
+		_, err := ym.Ping()
+		pinged <- err
+	}()
+	select {
+	case err = <-pinged:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		ym.Close()
+		if rerr := rec.err(); rerr != nil {
+			err = rerr // the TLS alert says more than "session shutdown"
+		}
+		return nil, fmt.Errorf("tunnel: confirm tunnel to %s: %w", key.addr, err)
+	}
+	return &session{
+		id:        t.nextID.Add(1),
+		direction: DirOutbound,
+		source:    key.source,
+		target:    key.target,
+		addr:      key.addr,
+		ym:        ym,
+		conn:      tc,
+		cs:        tc.ConnectionState(),
+		openedAt:  time.Now(),
+	}, nil
+}
+
+// readErrConn remembers the first read error of its conn, so that a
+// handshake refused by the server after our side finished (a TLS 1.3
+// client-certificate rejection) can be reported with the server's alert.
+type readErrConn struct {
+	net.Conn
+	mu    sync.Mutex
+	first error
+}
+
+func (c *readErrConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if err != nil {
+		c.mu.Lock()
+		if c.first == nil {
+			c.first = err
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *readErrConn) err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.first == nil || errors.Is(c.first, net.ErrClosed) {
+		return nil
+	}
+	return c.first
+}
+
+func setNoDelay(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+}

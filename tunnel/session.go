@@ -1,0 +1,73 @@
+package tunnel
+
+import (
+	"crypto/tls"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/yamux"
+)
+
+// session is one yamux session over one mutual-TLS connection, in either
+// direction. Immutable fields are set before it is shared.
+type session struct {
+	id        uint64
+	direction string // DirOutbound: we dialed; DirInbound: we accepted
+	source    string // the calling workload (local when outbound, the peer when inbound)
+	target    string // the called workload (remote when outbound, local when inbound)
+	addr      string // outbound: the dialed address (the pool key); inbound: the remote address
+	ym        *yamux.Session
+	conn      *tls.Conn
+	cs        tls.ConnectionState
+	openedAt  time.Time
+
+	// streams counts the streams reserved on an outbound session (guarded
+	// by the pool's mutex for increments) or open on an inbound one.
+	streams atomic.Int32
+	// draining: no new stream may be opened on it (GoAway sent or received).
+	draining atomic.Bool
+	why      atomic.Pointer[string]
+}
+
+// closeWith closes the session for why (an End constant) unless it is
+// already closed: GoAway first (yamux's Close sends none), then Close. Its
+// streams see a dead session and reset their local conns.
+func (s *session) closeWith(why string) {
+	s.why.CompareAndSwap(nil, &why)
+	s.draining.Store(true)
+	if !s.ym.IsClosed() {
+		goAway(s.ym)
+	}
+	s.ym.Close()
+}
+
+// closeReason is the reason the session was closed by us, "" otherwise.
+func (s *session) closeReason() string {
+	if p := s.why.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// goAway sends a GoAway without waiting longer than a moment for a stuck
+// connection: yamux's GoAway blocks up to ConnectionWriteTimeout.
+func goAway(ym *yamux.Session) {
+	done := make(chan struct{})
+	go func() {
+		ym.GoAway()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// remoteAddr is the host:port of a conn's peer, "" when unknown.
+func remoteAddr(c net.Conn) string {
+	if a := c.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}

@@ -1,0 +1,307 @@
+package tunnel
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/yamux"
+
+	"github.com/ztunnel-dev/ztunnel/identity"
+)
+
+// Tunnel is the data plane of one agent. Create it with New, bind with
+// Start, end with Shutdown or Close. Its methods are safe for concurrent use.
+type Tunnel struct {
+	cfg     Config
+	metrics Metrics
+	log     hclog.Logger
+	inLog   hclog.Logger
+	outLog  hclog.Logger
+	access  hclog.Logger
+	ymCfg   *yamux.Config
+	// peerID extracts the verified peer's SPIFFE ID (identity.PeerID).
+	peerID func(tls.ConnectionState) (string, error)
+
+	ctx    context.Context // canceled by Close: ends dials and handshakes
+	cancel context.CancelFunc
+	hsSem  chan struct{} // one token per inbound handshake in progress
+	pool   *pool
+	reg    *registry
+	nextID atomic.Uint64
+
+	exposes  atomic.Pointer[exposeTable]
+	draining atomic.Bool
+
+	// mu guards the fields below.
+	mu        sync.Mutex
+	started   bool
+	closed    bool
+	ln        net.Listener
+	upstreams map[string]*upstreamListener // by Upstream.key()
+	sessions  map[uint64]*session
+
+	wg sync.WaitGroup // every goroutine the Tunnel starts
+}
+
+// New checks cfg and returns a Tunnel; it binds nothing (see Start).
+func New(cfg Config) (*Tunnel, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t := &Tunnel{
+		cfg:       cfg,
+		metrics:   cfg.Metrics,
+		log:       cfg.Logger,
+		inLog:     cfg.Logger.Named("inbound"),
+		outLog:    cfg.Logger.Named("outbound"),
+		access:    cfg.Logger.Named("access"),
+		ymCfg:     yamuxConfig(cfg.Logger.Named("yamux")),
+		peerID:    identity.PeerID,
+		ctx:       ctx,
+		cancel:    cancel,
+		hsSem:     make(chan struct{}, cfg.MaxHandshakes),
+		reg:       newRegistry(),
+		upstreams: map[string]*upstreamListener{},
+		sessions:  map[uint64]*session{},
+	}
+	t.pool = newPool(t)
+	t.exposes.Store(newExposeTable(cfg.Exposes))
+	return t, nil
+}
+
+// Start binds the inbound listener (when Config.Listen is set) and every
+// upstream listener, and starts accepting. On failure it closes what it
+// bound and returns one sentence naming the address.
+func (t *Tunnel) Start() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return ErrClosed
+	}
+	if t.started {
+		return errors.New("tunnel: already started")
+	}
+	var bound []*upstreamListener
+	if t.cfg.Listen != "" {
+		ln, err := net.Listen("tcp", t.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("tunnel: tunnel port: %w", err)
+		}
+		t.ln = ln
+	}
+	for _, u := range t.cfg.Upstreams {
+		ul, err := t.listenUpstream(u)
+		if err != nil {
+			for _, b := range bound {
+				b.ln.Close()
+			}
+			if t.ln != nil {
+				t.ln.Close()
+				t.ln = nil
+			}
+			return err
+		}
+		bound = append(bound, ul)
+	}
+	t.started = true
+	if t.ln != nil {
+		t.inLog.Info("tunnel port listening", "address", t.ln.Addr().String())
+		t.goFunc(func() { t.acceptInbound(t.ln) })
+	}
+	for _, ul := range bound {
+		t.startUpstream(ul)
+	}
+	return nil
+}
+
+// goFunc runs f in a goroutine tracked by t.wg.
+func (t *Tunnel) goFunc(f func()) {
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		f()
+	}()
+}
+
+// Addr is the bound inbound tunnel address, nil before Start or without one.
+func (t *Tunnel) Addr() net.Addr {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ln == nil {
+		return nil
+	}
+	return t.ln.Addr()
+}
+
+// UpstreamAddr is the bound address of workload source's upstream name,
+// nil when there is none.
+func (t *Tunnel) UpstreamAddr(source, name string) net.Addr {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ul := t.upstreams[Upstream{Source: source, Name: name}.key()]; ul != nil {
+		return ul.ln.Addr()
+	}
+	return nil
+}
+
+func (t *Tunnel) addSession(s *session) {
+	t.mu.Lock()
+	closed := t.closed
+	if !closed {
+		t.sessions[s.id] = s
+	}
+	t.mu.Unlock()
+	if closed {
+		s.closeWith(EndShutdown)
+		return
+	}
+	t.metrics.ActiveTunnels(s.direction, 1)
+}
+
+// dropSession forgets a closed session.
+func (t *Tunnel) dropSession(s *session) {
+	t.mu.Lock()
+	_, ok := t.sessions[s.id]
+	delete(t.sessions, s.id)
+	t.mu.Unlock()
+	if ok {
+		t.metrics.ActiveTunnels(s.direction, -1)
+	}
+}
+
+func (t *Tunnel) sessionList() []*session {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*session, 0, len(t.sessions))
+	for _, s := range t.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Recheck re-verifies every session's peer with TLS.Recheck (closing the
+// sessions whose peer is no longer valid) and re-authorizes every live
+// stream in both directions (resetting the denied ones). Call it after a
+// policy or identity reload. It returns how many streams were cut.
+func (t *Tunnel) Recheck() int {
+	cut := 0
+	for _, s := range t.sessionList() {
+		err := t.cfg.TLS.Recheck(s.cs)
+		if err == nil {
+			continue
+		}
+		n := t.reg.onSession(s)
+		t.log.Warn("tunnel peer no longer valid, closing", "direction", s.direction,
+			"source", s.source, "target", s.target, "address", s.addr, "streams", n,
+			"reason", identity.ReasonOf(err), "error", err)
+		s.closeWith(EndRevoked)
+		cut += n
+	}
+	for _, ls := range t.reg.snapshot() {
+		if ls.sess.ym.IsClosed() || (ls.direction == DirOutbound && ls.port == 0) {
+			continue
+		}
+		d := t.authorize(ls.source, ls.target, ls.port)
+		if d.Allow {
+			continue
+		}
+		if ls.cut(EndPolicyChange) {
+			t.log.Info("stream denied by new policy, reset", "direction", ls.direction,
+				"source", ls.source, "target", ls.target, "port", ls.port, "rule", d.Rule)
+			cut++
+		}
+	}
+	return cut
+}
+
+// ClosePeer closes every outbound session to addr (a peer discovery
+// reports dead); their streams are reset with end "peer_gone".
+func (t *Tunnel) ClosePeer(addr string) {
+	for _, s := range t.sessionList() {
+		if s.direction == DirOutbound && s.addr == addr {
+			t.outLog.Info("closing tunnels to departed peer", "address", addr, "target", s.target)
+			s.closeWith(EndPeerGone)
+		}
+	}
+}
+
+// Shutdown drains: it stops accepting on every listener, sends GoAway on
+// every session, waits for open streams to end until ctx is done, then
+// resets the rest and closes everything. It returns how many streams were
+// cut, and ctx's error when the deadline cut any.
+func (t *Tunnel) Shutdown(ctx context.Context) (int, error) {
+	t.draining.Store(true)
+	t.closeListeners()
+	for _, s := range t.sessionList() {
+		s.draining.Store(true)
+		goAway(s.ym)
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for t.reg.len() > 0 {
+		select {
+		case <-ctx.Done():
+			cut := t.cutAll(EndShutdown)
+			t.Close()
+			return cut, ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return 0, t.Close()
+}
+
+// Close stops everything at once: listeners, sessions and streams (which
+// are reset). It is idempotent and waits for the Tunnel's goroutines.
+func (t *Tunnel) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		t.wg.Wait()
+		return nil
+	}
+	t.closed = true
+	t.mu.Unlock()
+	t.draining.Store(true)
+	t.cancel()
+	t.closeListeners()
+	t.cutAll(EndShutdown)
+	t.wg.Wait()
+	return nil
+}
+
+// cutAll closes every session, then resets every live stream, and returns
+// how many streams it cut. Sessions go first: a stream closed on a live
+// session would reach the peer as a clean FIN, a dead session as a reset.
+func (t *Tunnel) cutAll(why string) int {
+	live := t.reg.snapshot()
+	for _, s := range t.sessionList() {
+		s.closeWith(why)
+	}
+	n := 0
+	for _, ls := range live {
+		if ls.cut(why) {
+			n++
+		}
+	}
+	return n
+}
+
+func (t *Tunnel) closeListeners() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ln != nil {
+		t.ln.Close()
+	}
+	for _, ul := range t.upstreams {
+		ul.ln.Close()
+	}
+}

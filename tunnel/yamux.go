@@ -1,0 +1,61 @@
+package tunnel
+
+import (
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/yamux"
+)
+
+// yamux is configured here and nowhere else; both ends use the same values.
+const (
+	// yamuxAcceptBacklog bounds streams waiting for AcceptStream on the
+	// server and in-flight SYNs on the client. It must be equal on both ends:
+	// a client allowed more SYNs than the server's backlog gets its extra
+	// streams reset. Our accept loop hands each stream to a goroutine at
+	// once, so the backlog only absorbs bursts.
+	yamuxAcceptBacklog = 256
+
+	// yamuxKeepAliveInterval: a ping every 15s; a ping unanswered within
+	// yamuxWriteTimeout closes the session, so a silently dead peer is
+	// noticed within about 25s and its streams are reset.
+	yamuxKeepAliveInterval = 15 * time.Second
+
+	// yamuxWriteTimeout is yamux's safety valve on writes to the TLS
+	// connection (and its ping timeout): a peer that stops reading for this
+	// long is considered dead.
+	yamuxWriteTimeout = 10 * time.Second
+
+	// yamuxWindow is the maximum receive window per stream. yamux's 256 KiB
+	// default caps one stream at window/RTT; 4 MiB lets a stream fill a
+	// 10 Gbit/s link at 3 ms RTT. Memory bound: a stream whose reader
+	// stalls buffers at most this much, so a session holds at most
+	// streams x 4 MiB (the window only grows as the reader keeps up).
+	yamuxWindow = 4 << 20
+
+	// yamuxStreamOpenTimeout: a stream whose SYN is not acknowledged within
+	// 30s closes the session (yamux's rule); our server acknowledges on
+	// accept, which never waits on anything slow.
+	yamuxStreamOpenTimeout = 30 * time.Second
+
+	// yamuxStreamCloseTimeout bounds how long a stream stays half-closed
+	// after our side called Close while the peer never finishes its side;
+	// then yamux frees it and sends a RST. It also bounds how long a
+	// response may keep flowing after the caller half-closed its writes.
+	yamuxStreamCloseTimeout = 5 * time.Minute
+)
+
+// yamuxConfig returns the yamux config for both ends, logging through log
+// (yamux's "[ERR]"/"[WARN]" prefixes become hclog levels).
+func yamuxConfig(log hclog.Logger) *yamux.Config {
+	return &yamux.Config{
+		AcceptBacklog:          yamuxAcceptBacklog,
+		EnableKeepAlive:        true,
+		KeepAliveInterval:      yamuxKeepAliveInterval,
+		ConnectionWriteTimeout: yamuxWriteTimeout,
+		MaxStreamWindowSize:    yamuxWindow,
+		StreamOpenTimeout:      yamuxStreamOpenTimeout,
+		StreamCloseTimeout:     yamuxStreamCloseTimeout,
+		Logger:                 log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+}
