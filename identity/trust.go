@@ -132,6 +132,9 @@ func (t *trustState) checkRevocation(chain []*x509.Certificate, now time.Time) (
 				continue
 			}
 			if _, ok := c.revoked[serialKey(cert.SerialNumber)]; ok {
+				if i > 0 {
+					return reject(ReasonRevoked, "intermediate CA %q (serial %s) in the chain of %s is revoked by its issuer's CRL", cert.Subject.String(), serialHex(cert), subjectOf(chain[0])), nil
+				}
 				return reject(ReasonRevoked, "certificate %s (serial %s) is revoked by its issuer's CRL", subjectOf(cert), serialHex(cert)), nil
 			}
 			if c.stale(now) {
