@@ -141,7 +141,7 @@ func (d *decoder) strList(expr hcl.Expression, what, example string) ([]string, 
 	out := make([]string, 0, len(elems))
 	rngs := make([]hcl.Range, 0, len(elems))
 	for _, e := range elems {
-		s, ok1 := d.str(e, what+" entry")
+		s, ok1 := d.str(e, what+": each entry")
 		if !ok1 {
 			ok = false
 			continue

@@ -27,9 +27,9 @@ hours = "08:00-18:00"
 timezone = "Europe/Berlin"`
 	fridayNight = `days = ["fri"]
 hours = "22:00-06:00"`
-	weekend     = `days = ["sat", "sun"]`
-	everyDay    = `days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]`
-	berlinGap   = `hours = "02:30-03:30"
+	weekend   = `days = ["sat", "sun"]`
+	everyDay  = `days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]`
+	berlinGap = `hours = "02:30-03:30"
 timezone = "Europe/Berlin"`
 	berlinTwice = `hours = "02:30-02:45"
 timezone = "Europe/Berlin"`
