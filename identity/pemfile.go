@@ -42,11 +42,15 @@ func pemBlocks(what, path string, data []byte) ([]*pem.Block, error) {
 		}
 		blocks = append(blocks, b)
 	}
-	if len(bytes.TrimSpace(rest)) != 0 {
-		if len(blocks) == 0 {
+	if rest = bytes.TrimSpace(rest); len(rest) != 0 {
+		switch {
+		case bytes.Contains(rest, []byte("-----BEGIN")):
+			return nil, fmt.Errorf("identity: %s %q holds an incomplete PEM block (half-written file?)", what, path)
+		case len(blocks) == 0:
 			return nil, fmt.Errorf("identity: %s %q is not PEM", what, path)
+		default:
+			return nil, fmt.Errorf("identity: %s %q holds data after its last PEM block", what, path)
 		}
-		return nil, fmt.Errorf("identity: %s %q holds data after its last complete PEM block (half-written file?)", what, path)
 	}
 	if len(blocks) == 0 {
 		return nil, fmt.Errorf("identity: %s %q holds no PEM block", what, path)

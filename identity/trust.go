@@ -29,7 +29,7 @@ func loadBundle(path string, now time.Time) (*bundleState, error) {
 	pool := x509.NewCertPool()
 	for i, c := range certs {
 		if !c.BasicConstraintsValid || !c.IsCA {
-			return nil, fmt.Errorf("identity: bundle file %q: certificate %d (%s) is not a CA certificate", path, i+1, c.Subject)
+			return nil, fmt.Errorf("identity: bundle file %q: certificate %d (%s) is not a CA certificate", path, i+1, certName(c))
 		}
 		pool.AddCert(c)
 	}
@@ -158,4 +158,12 @@ func (b *bundleState) caSubjects() []string {
 		out = append(out, c.Subject.String())
 	}
 	return out
+}
+
+// certName names a certificate by its subject, else by URI SAN or serial.
+func certName(c *x509.Certificate) string {
+	if len(c.RawSubject) > 2 { // more than an empty SEQUENCE
+		return fmt.Sprintf("%q", c.Subject.String())
+	}
+	return subjectOf(c)
 }
