@@ -1,0 +1,284 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/ztunnel-dev/ztunnel/admin"
+	"github.com/ztunnel-dev/ztunnel/config"
+	"github.com/ztunnel-dev/ztunnel/discovery"
+	"github.com/ztunnel-dev/ztunnel/identity"
+	"github.com/ztunnel-dev/ztunnel/policy"
+	"github.com/ztunnel-dev/ztunnel/tunnel"
+)
+
+// Options are the agent's process-level settings, apart from its config.
+type Options struct {
+	// LogOutput receives the logs; nil = os.Stderr.
+	LogOutput io.Writer
+	// Version is reported by the status API.
+	Version string
+}
+
+// Agent is one running daemon. New has no side effects; Start brings it up;
+// Reload may be called any number of times from any goroutine (calls are
+// serialised); Shutdown drains it; Close stops it at once. Close is
+// idempotent.
+type Agent struct {
+	opts   Options
+	log    hclog.Logger
+	notify *notifier
+
+	cfg    atomic.Pointer[config.Config]
+	store  atomic.Pointer[identity.Store]
+	policy atomic.Pointer[policy.Policy]
+
+	tun    *tunnel.Tunnel
+	static *discovery.Static
+	gossip *discovery.Gossip
+	admin  *admin.Server
+
+	started    time.Time
+	ready      atomic.Bool
+	reloadMu   sync.Mutex // serialises Reload
+	lastReload atomic.Pointer[ReloadStatus]
+	policyAt   atomic.Pointer[time.Time]
+
+	stop      chan struct{} // closed by Close/Shutdown: ends background loops
+	stopOnce  sync.Once
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// New returns an agent for cfg. It reads no file and binds nothing.
+func New(cfg *config.Config, opts Options) (*Agent, error) {
+	if cfg == nil {
+		return nil, errors.New("agent: no config")
+	}
+	a := &Agent{
+		opts:   opts,
+		log:    NewLogger(opts.LogOutput, cfg.LogLevel, cfg.LogFormat),
+		notify: newNotifier(),
+		stop:   make(chan struct{}),
+	}
+	a.cfg.Store(cfg)
+	return a, nil
+}
+
+// Logger is the agent's root logger.
+func (a *Agent) Logger() hclog.Logger { return a.log }
+
+// Start brings the agent up in the order of DESIGN §9: identity (fail fast
+// on bad certificates), policy, tunnel and upstream listeners, admin API,
+// gossip, then ready. On any error it stops what it started and returns one
+// sentence naming the problem.
+func (a *Agent) Start(ctx context.Context) error {
+	cfg := a.cfg.Load()
+	a.started = time.Now()
+	for _, w := range cfg.Warnings {
+		a.log.Warn(w)
+	}
+	for _, w := range cfg.Workloads {
+		if w.Enroll != nil {
+			return fmt.Errorf("agent: workload %q: enroll blocks are not supported yet; give cert and key files", w.Name)
+		}
+	}
+	a.log.Info("starting", "node", cfg.NodeName, "version", a.opts.Version, "config", cfg.File,
+		"revocation", cfg.Trust.Revocation)
+
+	store, err := newStore(cfg, a.log.Named("identity"))
+	if err != nil {
+		return err
+	}
+	a.store.Store(store)
+
+	pol, err := loadPolicy(cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.Policy.File == "" {
+		a.log.Warn("no policy block: every stream is denied")
+	}
+	a.setPolicy(pol)
+
+	a.static = discovery.NewStatic(staticPeers(cfg))
+	var resolver tunnel.Resolver = a.static
+	if cfg.Gossip != nil {
+		g, err := newGossip(cfg, a.log.Named("gossip"))
+		if err != nil {
+			return err
+		}
+		a.gossip = g
+		resolver = discovery.Multi(a.static, g)
+	}
+
+	tcfg := tunnelConfig(cfg)
+	tcfg.TLS = storeTLS{a}
+	tcfg.Resolver = resolver
+	tcfg.Authorize = a.authorize
+	tcfg.Logger = a.log.Named("tunnel")
+	tun, err := tunnel.New(tcfg)
+	if err != nil {
+		return err
+	}
+	if err := tun.Start(); err != nil {
+		return err
+	}
+	a.tun = tun
+
+	adm, err := admin.New(admin.Config{
+		Listen:  cfg.Admin.Listen,
+		Pprof:   cfg.Admin.Pprof,
+		Backend: backend{a},
+		Logger:  a.log.Named("admin"),
+	})
+	if err != nil {
+		a.Close()
+		return err
+	}
+	if err := adm.Start(); err != nil {
+		a.Close()
+		return err
+	}
+	a.admin = adm
+
+	if a.gossip != nil {
+		if err := a.gossip.Start(ctx); err != nil {
+			a.Close()
+			return err
+		}
+		a.wg.Add(1)
+		go a.watchMembers()
+	}
+
+	a.wg.Add(2)
+	go a.watchFiles()
+	go a.watchSchedule()
+	if iv := watchdogInterval(); iv > 0 {
+		a.wg.Add(1)
+		go a.watchdog(iv)
+	}
+
+	a.ready.Store(true)
+	a.setReloadStatus("start", nil)
+	if err := a.notify.Notify("READY=1"); err != nil {
+		a.log.Warn("systemd notify failed", "error", err)
+	}
+	a.log.Info("ready", "tunnel", tun.Addr(), "admin", adm.Addr(), "workloads", len(cfg.Workloads))
+	return nil
+}
+
+// TunnelAddr is the bound inbound tunnel address (nil before Start).
+func (a *Agent) TunnelAddr() net.Addr {
+	if a.tun == nil {
+		return nil
+	}
+	return a.tun.Addr()
+}
+
+// AdminAddr is the bound admin address (nil before Start).
+func (a *Agent) AdminAddr() net.Addr {
+	if a.admin == nil {
+		return nil
+	}
+	return a.admin.Addr()
+}
+
+// UpstreamAddr is the bound address of workload's upstream name.
+func (a *Agent) UpstreamAddr(workloadID, name string) net.Addr {
+	if a.tun == nil {
+		return nil
+	}
+	return a.tun.UpstreamAddr(workloadID, name)
+}
+
+// Shutdown drains the agent (DESIGN §9): not ready, leave gossip, stop
+// accepting, let open streams finish until ctx is done, then cut the rest.
+// It returns how many streams had to be cut.
+func (a *Agent) Shutdown(ctx context.Context) (cut int, err error) {
+	a.ready.Store(false)
+	_ = a.notify.Notify("STOPPING=1")
+	a.log.Info("draining")
+	a.stopLoops()
+	if a.gossip != nil {
+		if err := a.gossip.Leave(2 * time.Second); err != nil {
+			a.log.Warn("gossip leave failed", "error", err)
+		}
+	}
+	if a.tun != nil {
+		cut, err = a.tun.Shutdown(ctx)
+	}
+	a.Close()
+	if cut > 0 {
+		a.log.Warn("drain timeout: streams cut", "count", cut)
+	} else {
+		a.log.Info("stopped")
+	}
+	return cut, err
+}
+
+// Close stops every component at once. Idempotent.
+func (a *Agent) Close() error {
+	a.closeOnce.Do(func() {
+		a.ready.Store(false)
+		a.stopLoops()
+		if a.tun != nil {
+			_ = a.tun.Close()
+		}
+		if a.gossip != nil {
+			_ = a.gossip.Shutdown()
+		}
+		if a.admin != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = a.admin.Close(ctx)
+			cancel()
+		}
+		a.wg.Wait()
+	})
+	return nil
+}
+
+func (a *Agent) stopLoops() { a.stopOnce.Do(func() { close(a.stop) }) }
+
+// authorize is the tunnel's Authorizer: it reads the policy in force per call.
+func (a *Agent) authorize(r policy.Request) policy.Decision {
+	return a.policy.Load().Decide(r)
+}
+
+func (a *Agent) setPolicy(p *policy.Policy) {
+	a.policy.Store(p)
+	now := time.Now()
+	a.policyAt.Store(&now)
+}
+
+// storeTLS forwards the tunnel's TLS needs to the identity store in force,
+// which a reload may replace as a whole.
+type storeTLS struct{ a *Agent }
+
+// ServerConfig resolves the store per handshake, so the tunnel listener,
+// which keeps the config it was given, follows store replacements.
+func (s storeTLS) ServerConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS13,
+		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			cfg := s.a.store.Load().ServerConfig()
+			if cfg.GetConfigForClient != nil {
+				return cfg.GetConfigForClient(hello)
+			}
+			return cfg, nil
+		},
+	}
+}
+func (s storeTLS) ClientConfig(source, target string, pins []string) (*tls.Config, error) {
+	return s.a.store.Load().ClientConfig(source, target, pins)
+}
+func (s storeTLS) Recheck(cs tls.ConnectionState) error { return s.a.store.Load().Recheck(cs) }
