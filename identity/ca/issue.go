@@ -1,0 +1,105 @@
+package ca
+
+import (
+	"crypto/rand"
+	"crypto/x509"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ztunnel-dev/ztunnel/identity"
+)
+
+// Issue writes PREFIX.crt and PREFIX.key (0600): an ECDSA P-256 X509-SVID
+// for id with one URI SAN, critical key usage digitalSignature and EKU
+// serverAuth+clientAuth, valid for ttl (0 = DefaultLeafTTL) but never
+// beyond the CA's NotAfter. The ID must be a workload ID of the CA's trust
+// domain. The serial is appended to DIR/issued.log for revoke and audit.
+func Issue(caDir, id, outPrefix string, ttl time.Duration) (certPath, keyPath string, err error) {
+	a, err := load(caDir)
+	if err != nil {
+		return "", "", err
+	}
+	sid, err := identity.ParseWorkloadID(id)
+	if err != nil {
+		return "", "", fmt.Errorf("ca: %w", err)
+	}
+	if sid.TrustDomain().Name() != a.td {
+		return "", "", fmt.Errorf("ca: ID %q is not in the CA's trust domain %q", id, a.td)
+	}
+	if ttl < 0 {
+		return "", "", fmt.Errorf("ca: certificate lifetime %s is negative", ttl)
+	}
+	if ttl == 0 {
+		ttl = DefaultLeafTTL
+	}
+	if outPrefix == "" {
+		return "", "", fmt.Errorf("ca: the output prefix is empty")
+	}
+	now := time.Now()
+	if !now.Before(a.cert.NotAfter) {
+		return "", "", fmt.Errorf("ca: the CA in %q expired at %s", caDir, a.cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	notAfter := now.Add(ttl)
+	if notAfter.After(a.cert.NotAfter) {
+		notAfter = a.cert.NotAfter
+	}
+	key, err := newKey()
+	if err != nil {
+		return "", "", fmt.Errorf("ca: generate key: %w", err)
+	}
+	serial, err := newSerial()
+	if err != nil {
+		return "", "", err
+	}
+	u, _ := url.Parse(sid.String())
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		NotBefore:             now.Add(-5 * time.Minute), // tolerate small clock skew
+		NotAfter:              notAfter,
+		KeyUsage:              x509.KeyUsageDigitalSignature, // Go marks key usage critical
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		URIs:                  []*url.URL{u},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, key.Public(), a.key)
+	if err != nil {
+		return "", "", fmt.Errorf("ca: sign certificate: %w", err)
+	}
+	kp, err := keyPEM(key)
+	if err != nil {
+		return "", "", fmt.Errorf("ca: encode key: %w", err)
+	}
+	certPath, keyPath = outPrefix+".crt", outPrefix+".key"
+	// Key first, so that an agent reloading on the certificate's change
+	// finds the matching key already in place.
+	if err := writeFileAtomic(keyPath, kp, 0o600); err != nil {
+		return "", "", err
+	}
+	if err := writeFileAtomic(certPath, certPEM(der), 0o644); err != nil {
+		return "", "", err
+	}
+	if err := a.record(serial.Text(16), id, now, notAfter); err != nil {
+		return "", "", err
+	}
+	return certPath, keyPath, nil
+}
+
+// record appends one line to DIR/issued.log: issue time, serial, ID, expiry.
+func (a *authority) record(serial, id string, at, notAfter time.Time) error {
+	p := filepath.Join(a.dir, IssuedFile)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("ca: record serial in %q: %w", p, unwrapPath(err))
+	}
+	_, err = fmt.Fprintf(f, "%s\t%s\t%s\t%s\n", at.UTC().Format(time.RFC3339), serial, id, notAfter.UTC().Format(time.RFC3339))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("ca: record serial in %q: %w", p, err)
+	}
+	return nil
+}
