@@ -134,20 +134,26 @@ func (c Config) withDefaults() Config {
 func (c *Config) Validate() error {
 	var probs []string
 	add := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
-	for name, v := range map[string]time.Duration{
-		"handshake timeout": c.HandshakeTimeout, "dial timeout": c.DialTimeout,
-		"backend dial timeout": c.BackendDialTimeout,
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"handshake timeout", c.HandshakeTimeout}, {"dial timeout", c.DialTimeout},
+		{"backend dial timeout", c.BackendDialTimeout},
 	} {
-		if v < 0 {
-			add("%s %s is negative", name, v)
+		if d.v < 0 {
+			add("%s %s is negative", d.name, d.v)
 		}
 	}
-	for name, v := range map[string]int{
-		"max handshakes": c.MaxHandshakes, "streams per session": c.StreamsPerSession,
-		"sessions per peer": c.SessionsPerPeer, "conns per upstream": c.ConnsPerUpstream,
+	for _, l := range []struct {
+		name string
+		v    int
+	}{
+		{"max handshakes", c.MaxHandshakes}, {"streams per session", c.StreamsPerSession},
+		{"sessions per peer", c.SessionsPerPeer}, {"conns per upstream", c.ConnsPerUpstream},
 	} {
-		if v < 0 {
-			add("%s %d is negative", name, v)
+		if l.v < 0 {
+			add("%s %d is negative", l.name, l.v)
 		}
 	}
 	if c.TLS == nil {

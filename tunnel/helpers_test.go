@@ -59,7 +59,9 @@ func (w tbWriter) Write(p []byte) (int, error) {
 }
 
 // switchPolicy is an Authorizer whose answer a test can change.
-type switchPolicy struct{ d atomic.Pointer[policy.Decision] }
+type switchPolicy struct {
+	d atomic.Pointer[policy.Decision]
+}
 
 func newSwitchPolicy(allow bool, rule string) *switchPolicy {
 	p := &switchPolicy{}
@@ -67,7 +69,9 @@ func newSwitchPolicy(allow bool, rule string) *switchPolicy {
 	return p
 }
 
-func (p *switchPolicy) set(allow bool, rule string) { p.d.Store(&policy.Decision{Allow: allow, Rule: rule}) }
+func (p *switchPolicy) set(allow bool, rule string) {
+	p.d.Store(&policy.Decision{Allow: allow, Rule: rule})
+}
 
 func (p *switchPolicy) authorize(policy.Request) policy.Decision { return *p.d.Load() }
 
@@ -257,4 +261,48 @@ func eventually(tb testing.TB, what string, cond func() bool) {
 	}
 }
 
-var _ = tls.VersionTLS13
+// logBuffer collects log output for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *logBuffer) logger() hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Level: hclog.Debug, Output: b})
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// expectReset connects to addr and checks that the connection is reset
+// (at connect, when the reset beats it, or at the first read).
+func expectReset(tb testing.TB, addr string) {
+	tb.Helper()
+	c, err := net.DialTimeout("tcp", addr, waitLong)
+	if err == nil {
+		defer c.Close()
+		err = readErr(c)
+	}
+	if !isReset(err) {
+		tb.Fatalf("connection to %s ended with %v, want a connection reset", addr, err)
+	}
+}
+
+// nullTLS is a TLSProvider for tests that never handshake.
+type nullTLS struct{}
+
+func newSwitchTLS() nullTLS                                                { return nullTLS{} }
+func (nullTLS) ServerConfig() *tls.Config                                  { return &tls.Config{} }
+func (nullTLS) ClientConfig(string, string, []string) (*tls.Config, error) { return &tls.Config{}, nil }
+func (nullTLS) Recheck(tls.ConnectionState) error                          { return nil }

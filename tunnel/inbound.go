@@ -124,7 +124,7 @@ func (t *Tunnel) handshake(c net.Conn) {
 	c.SetDeadline(time.Time{})
 	t.metrics.Handshake(DirInbound, ResultOK, "", time.Since(start))
 	cs := tc.ConnectionState()
-	ym, err := yamux.Server(tc, t.ymCfg)
+	ym, err := yamux.Server(&coalesceConn{Conn: tc}, t.ymCfg)
 	if err != nil { // only a bad config, which yamuxConfig never builds
 		t.inLog.Error("yamux server failed", "error", err)
 		c.Close()

@@ -191,7 +191,7 @@ func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
 		raw.Close()
 		return nil, fmt.Errorf("tunnel: TLS handshake with %s: %w", key.addr, err)
 	}
-	rec := &readErrConn{Conn: tc}
+	rec := &readErrConn{Conn: &coalesceConn{Conn: tc}}
 	ym, err := yamux.Client(rec, t.ymCfg)
 	if err != nil {
 		tc.Close()

@@ -1,0 +1,215 @@
+package tunnel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRecheckCutsStreamDeniedByNewPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		side   func(e *env) (*Tunnel, *switchPolicy)
+		appEnd func(error) bool // how the app's read may end
+	}{
+		// The callee resets its backend; yamux can only FIN the stream, so
+		// the caller's app sees its read side end (see doc.go).
+		{"callee", func(e *env) (*Tunnel, *switchPolicy) { return e.server, e.serverPol },
+			func(err error) bool { return err == nil || isReset(err) }},
+		{"caller", func(e *env) (*Tunnel, *switchPolicy) { return e.client, e.clientPol }, isReset},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			backend, ended := heldBackend(t)
+			e := newEnv(t, envOpts{backend: backend})
+			c := dial(t, e.upstream)
+			buf := make([]byte, 5)
+			if _, err := io.ReadFull(c, buf); err != nil {
+				t.Fatalf("read hello: %v", err)
+			}
+			tun, pol := tc.side(e)
+			if n := tun.Recheck(); n != 0 {
+				t.Fatalf("Recheck under the same policy cut %d streams, want 0", n)
+			}
+			pol.set(false, "lockdown")
+			if n := tun.Recheck(); n != 1 {
+				t.Fatalf("Recheck cut %d streams, want 1", n)
+			}
+			if err := readErr(c); !tc.appEnd(err) {
+				t.Fatalf("app read ended with %v", err)
+			}
+			if tc.name == "callee" {
+				if err := <-ended; !isReset(err) {
+					t.Fatalf("backend read ended with %v, want a connection reset", err)
+				}
+			}
+		})
+	}
+}
+
+func TestShutdownDrainsThenCuts(t *testing.T) {
+	backend := serve(t, echo)
+	e := newEnv(t, envOpts{backend: backend})
+	finishing := dial(t, e.upstream)
+	roundTrip(t, finishing, "a")
+	stuck := dial(t, e.upstream)
+	roundTrip(t, stuck, "b")
+
+	type result struct {
+		cut int
+		err error
+	}
+	res := make(chan result, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	go func() {
+		n, err := e.server.Shutdown(ctx)
+		res <- result{n, err}
+	}()
+	eventually(t, "the drain to begin", func() bool { return e.server.draining.Load() })
+	// The in-flight stream still works during the drain and ends cleanly.
+	roundTrip(t, finishing, "still here")
+	finishing.CloseWrite()
+	if got, err := io.ReadAll(finishing); err != nil || len(got) != 0 {
+		t.Fatalf("finishing stream ended with %q, %v; want a clean EOF", got, err)
+	}
+	r := <-res
+	if r.cut != 1 || !errors.Is(r.err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %d, %v; want 1, deadline exceeded", r.cut, r.err)
+	}
+	if err := readErr(stuck); !isReset(err) {
+		t.Fatalf("stuck stream ended with %v, want a connection reset", err)
+	}
+	if _, err := net.DialTimeout("tcp", e.server.Addr().String(), time.Second); err == nil {
+		t.Fatal("the tunnel port still accepts after Shutdown")
+	}
+}
+
+func TestShutdownIdle(t *testing.T) {
+	e := newEnv(t, envOpts{backend: serve(t, echo)})
+	n, err := e.client.Shutdown(context.Background())
+	if n != 0 || err != nil {
+		t.Fatalf("Shutdown = %d, %v; want 0, nil", n, err)
+	}
+	if err := e.client.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestStartErrorNamesUpstream(t *testing.T) {
+	busy := listen(t).Addr().String()
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Upstreams = []Upstream{{Source: idFront, Name: "payments", Listen: busy, Target: idPay}}
+	cfg.TLS = newSwitchTLS()
+	cfg.Resolver = &staticResolver{}
+	cfg.Authorize = newSwitchPolicy(true, "x").authorize
+	tun, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tun.Start()
+	want := `tunnel: upstream "payments" of workload ` + idFront + `: listen tcp ` + busy + `: bind: address already in use`
+	if err == nil || err.Error() != want {
+		t.Fatalf("Start = %v, want %q", err, want)
+	}
+	if tun.Addr() != nil {
+		t.Fatal("the tunnel port stays bound after a failed Start")
+	}
+}
+
+func TestUpdate(t *testing.T) {
+	e := newEnv(t, envOpts{backend: serve(t, echo)})
+	old := e.upstream
+	c := dial(t, old)
+	roundTrip(t, c, "before")
+	ups := []Upstream{{Source: idFront, Name: "payments2", Listen: "127.0.0.1:0", Target: idPay}}
+	if err := e.client.Update(ups, nil); err != nil {
+		t.Fatal(err)
+	}
+	if e.client.UpstreamAddr(idFront, "payments") != nil {
+		t.Fatal("removed upstream still has an address")
+	}
+	if _, err := net.DialTimeout("tcp", old, time.Second); err == nil {
+		t.Fatal("removed upstream still accepts")
+	}
+	roundTrip(t, c, "open conns go on") // an accepted conn outlives its listener
+	c2 := dial(t, e.client.UpstreamAddr(idFront, "payments2").String())
+	roundTrip(t, c2, "after")
+
+	// A bind failure changes nothing.
+	busy := listen(t).Addr().String()
+	bad := append(ups, Upstream{Source: idFront, Name: "x", Listen: busy, Target: idPay})
+	if err := e.client.Update(bad, nil); err == nil || !strings.Contains(err.Error(), `upstream "x"`) {
+		t.Fatalf("Update = %v, want an error naming upstream \"x\"", err)
+	}
+	if e.client.UpstreamAddr(idFront, "payments2") == nil {
+		t.Fatal("a failed Update removed an upstream")
+	}
+	// The callee's exposes swap: without payments' port, streams are refused.
+	if err := e.server.Update(nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	expectReset(t, e.client.UpstreamAddr(idFront, "payments2").String())
+}
+
+func TestStatusJSON(t *testing.T) {
+	e := newEnv(t, envOpts{backend: serve(t, echo)})
+	c := dial(t, e.upstream)
+	roundTrip(t, c, "hello")
+	b, err := json.Marshal(e.client.Status())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"tunnels":[{"source":"` + idFront + `","target":"` + idPay + `"`,
+		`"direction":"outbound","streams":1,"opened_at":`, `"upstreams":[{"source":"` + idFront + `","name":"payments"`,
+		`"conns":1`, `"bytes_out":5,"bytes_in":5`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("status JSON lacks %s:\n%s", want, b)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	base := func() Config {
+		c := DefaultConfig()
+		c.TLS = newSwitchTLS()
+		c.Authorize = newSwitchPolicy(true, "x").authorize
+		c.Resolver = &staticResolver{}
+		return c
+	}
+	for _, tc := range []struct {
+		name    string
+		mod     func(*Config)
+		wantErr string
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"no hooks", func(c *Config) { c.TLS, c.Authorize = nil, nil },
+			"tunnel: invalid config: no TLS provider; no authorizer"},
+		{"negative", func(c *Config) { c.MaxHandshakes = -1 }, "tunnel: invalid config: max handshakes -1 is negative"},
+		{"bad listen", func(c *Config) { c.Listen = "nope" },
+			`tunnel: invalid config: listen "nope": address nope: missing port in address`},
+		{"upstream twice", func(c *Config) {
+			u := Upstream{Source: idFront, Name: "a", Listen: "127.0.0.1:0", Target: idPay}
+			c.Upstreams = []Upstream{u, u}
+		}, `tunnel: invalid config: upstream "a" of workload ` + idFront + `: defined twice`},
+		{"expose port", func(c *Config) { c.Exposes = []Expose{{Workload: idPay, Backend: "127.0.0.1:1"}} },
+			"tunnel: invalid config: expose of port 0 of workload " + idPay + ": port out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base()
+			tc.mod(&c)
+			err := c.Validate()
+			if (err == nil) != (tc.wantErr == "") || (err != nil && err.Error() != tc.wantErr) {
+				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("error does not wrap ErrInvalidConfig")
+			}
+		})
+	}
+}
