@@ -60,9 +60,11 @@ func (p *problems) diags(ds hcl.Diagnostics) {
 		if d.Subject != nil {
 			r = *d.Subject
 		}
+		// hcl's details run to several sentences; the first says what
+		// is wrong, the rest is advice that does not fit on one line.
 		msg := strings.TrimSuffix(d.Summary, ".")
-		if d.Detail != "" {
-			msg += ": " + lowerFirst(d.Detail)
+		if detail, _, _ := strings.Cut(d.Detail, ". "); detail != "" {
+			msg += ": " + strings.TrimSuffix(lowerFirst(detail), ".")
 		}
 		p.add(r, "%s", msg)
 	}

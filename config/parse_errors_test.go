@@ -56,7 +56,15 @@ func TestParseMistakes(t *testing.T) {
 			`a.hcl:9:10: workload.w.expose: block takes no name (write expose { ... })`,
 		}},
 		{"syntax error", base + "tunnel {\n  listen = \n}\n", []string{
-			`a.hcl:6:12: Invalid expression: expected the start of an expression, but found an invalid expression token.`,
+			`a.hcl:6:12: Invalid expression: expected the start of an expression, but found an invalid expression token`,
+		}},
+		{"key set twice", base + "log_level = \"info\"\nlog_level = \"debug\"\n", []string{
+			`a.hcl:6:1: Attribute redefined: the argument "log_level" was already set at a.hcl:5,1-10`,
+		}},
+		{"several syntax errors", base + "log_level = 'info'\nlog_format = 'json'\n", []string{
+			`a.hcl:5:13: Invalid character: single quotes are not valid`,
+			`a.hcl:5:13: Invalid expression: expected the start of an expression, but found an invalid expression token`,
+			`a.hcl:6:14: Invalid character: single quotes are not valid`,
 		}},
 		{"variable", base + "log_level = var.level\n", []string{
 			`a.hcl:5:13: log_level: must be a literal value, not an expression (the config has no variables, functions or interpolation)`,

@@ -70,3 +70,15 @@ func assertRoundTrip(t testing.TB, c *Config) {
 		t.Errorf("round trip changed the config:\n got %+v\nwant %+v", back, &want)
 	}
 }
+
+// TestDesignExample keeps the example of DESIGN §5 (the contract) valid.
+func TestDesignExample(t *testing.T) {
+	c := mustParseFile(t, filepath.Join("testdata", "design.hcl"))
+	if len(c.Workloads) != 3 || len(c.Peers) != 1 || c.Gossip == nil || c.Workloads[2].Enroll == nil {
+		t.Errorf("design example parsed to %+v", c)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("Warnings = %q, want none", c.Warnings)
+	}
+	assertRoundTrip(t, c)
+}
