@@ -33,7 +33,7 @@ func (b *builder) build(fc *fileConfig) *Config {
 	c.NodeName = b.nodeName(fc.NodeName)
 	c.DataDir = DefaultDataDir
 	if fc.DataDir.Set {
-		c.DataDir = b.path(fc.DataDir, "data_dir", "")
+		c.DataDir = b.resolve(fc.DataDir, "data_dir")
 	}
 	c.LogLevel = b.enum(fc.LogLevel, "log_level", DefaultLogLevel, "trace", "debug", "info", "warn", "error")
 	c.LogFormat = b.enum(fc.LogFormat, "log_format", DefaultLogFormat, "text", "json")
@@ -158,23 +158,28 @@ func (b *builder) required(a attrString, key string, block hcl.Range, what strin
 	return a.Set
 }
 
-// path resolves a file path against the config's folder and, for Load,
-// records it for the file-system checks. secret names what a private file
-// holds ("" for a public one).
+// path resolves a file path against the config's folder and records it
+// for Load's file-system checks. secret names what a private file holds
+// ("" for a public one).
 func (b *builder) path(a attrString, key, secret string) string {
+	p := b.resolve(a, key)
+	if p != "" {
+		b.refs = append(b.refs, fileRef{path: p, key: key, rng: a.Range, secret: secret})
+	}
+	return p
+}
+
+// resolve makes a path value absolute against the config's folder.
+func (b *builder) resolve(a attrString, key string) string {
 	if a.Value == "" {
-		b.p.add(a.Range, "%s: must not be empty; expected a file path", key)
+		b.p.add(a.Range, "%s: must not be empty; expected a path", key)
 		return ""
 	}
 	p := a.Value
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(b.dir, p)
 	}
-	p = filepath.Clean(p)
-	if key != "data_dir" {
-		b.refs = append(b.refs, fileRef{path: p, key: key, rng: a.Range, secret: secret})
-	}
-	return p
+	return filepath.Clean(p)
 }
 
 func (b *builder) enum(a attrString, key, def string, allowed ...string) string {

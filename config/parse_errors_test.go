@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -241,7 +242,7 @@ func TestParseMistakes(t *testing.T) {
 			`a.hcl:6:11: gossip.join[0]: "10.0.0.2:0" has port "0"; expected a number from 1 to 65535`,
 		}},
 		{"empty path", base + "policy {\n  file = \"\"\n}\n", []string{
-			`a.hcl:6:10: policy.file: must not be empty; expected a file path`,
+			`a.hcl:6:10: policy.file: must not be empty; expected a path`,
 		}},
 		{"policy without file", base + "policy {\n}\n", []string{
 			`a.hcl:5:1: policy.file: is required (the policy file)`,
@@ -279,4 +280,37 @@ func parseProblems(t testing.TB, src string) []string {
 		t.Errorf("Error() does not join Problems with newlines")
 	}
 	return le.Problems
+}
+
+// TestParseNormalizes checks the canonical forms of accepted values.
+func TestParseNormalizes(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		get  func(*Config) any
+		want any
+	}{
+		{"port without leading zero", "tunnel {\n  listen = \"127.0.0.1:015008\"\n}\n", func(c *Config) any { return c.Tunnel.Listen }, "127.0.0.1:15008"},
+		{"IPv4-mapped IPv6 unmapped", "tunnel {\n  listen = \"[::ffff:10.0.0.1]:1\"\n}\n", func(c *Config) any { return c.Tunnel.Advertise }, "10.0.0.1:1"},
+		{"IPv6 listen", "tunnel {\n  listen = \"[::1]:0\"\n}\n", func(c *Config) any { return c.Tunnel.Advertise }, "[::1]:0"},
+		{"admin unix socket cleaned", "admin {\n  listen = \"/run/x/../ztunnel.sock\"\n}\n", func(c *Config) any { return c.Admin.Listen }, "/run/ztunnel.sock"},
+		{"admin localhost", "admin {\n  listen = \"localhost:0\"\n}\n", func(c *Config) any { return c.Admin.Listen }, "localhost:0"},
+		{"admin IPv6 loopback", "admin {\n  listen = \"[::1]:15000\"\n}\n", func(c *Config) any { return c.Admin.Listen }, "[::1]:15000"},
+		{"DNS name join", "gossip {\n  key_file = \"/k\"\n  join = [\"Gossip.example.org:7946\"]\n}\n", func(c *Config) any { return c.Gossip.Join }, []string{"Gossip.example.org:7946"}},
+		{"number as string", "tunnel {\n  max_handshakes = \"12\"\n}\n", func(c *Config) any { return c.Tunnel.MaxHandshakes }, 12},
+		{"null is unset", "log_level = null\n", func(c *Config) any { return c.LogLevel }, "info"},
+		{"duration normalized", "shutdown_timeout = \"1h0m90s\"\n", func(c *Config) any { return c.ShutdownTimeout.String() }, "1h1m30s"},
+		{"port 0 listens never conflict", wlOK + "  upstream \"a\" {\n    listen = \"127.0.0.1:0\"\n    target = \"spiffe://example.org/x\"\n  }\n  upstream \"b\" {\n    listen = \"127.0.0.1:0\"\n    target = \"spiffe://example.org/y\"\n  }\n}\n", func(c *Config) any { return len(c.Workloads[0].Upstreams) }, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("a.hcl", []byte(base+tt.src))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if got := tt.get(c); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %#v, want %#v", got, tt.want)
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -88,7 +89,7 @@ func validHostname(h string) bool {
 // included) or an absolute unix socket path.
 func checkAdminListen(s string) (string, string) {
 	if strings.HasPrefix(s, "/") {
-		return s, ""
+		return filepath.Clean(s), ""
 	}
 	canon, msg := checkAddr(s, addrListen)
 	if msg != "" {
