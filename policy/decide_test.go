@@ -1,7 +1,10 @@
 package policy
 
 import (
+	"maps"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -250,5 +253,74 @@ func TestVersionAndRules(t *testing.T) {
 	want := []RuleInfo{{Name: "r", Action: "allow", Mode: "audit", Pos: "a.hcl:1:1"}}
 	if got := a.Rules(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Rules = %+v, want %+v", got, want)
+	}
+}
+
+// decideLinear is the definition of Decide without the index: every rule
+// in file order.
+func decideLinear(p *Policy, r Request) Decision {
+	if !validID(r.From) || !validID(r.To) {
+		return Decision{Rule: InvalidIDRule}
+	}
+	var deny, allow *rule
+	var audit []AuditHit
+	for i := range p.rules {
+		ru := &p.rules[i]
+		if !ru.matches(&r) {
+			continue
+		}
+		switch {
+		case ru.audit:
+			audit = append(audit, AuditHit{Rule: ru.name, WouldAllow: ru.allow})
+		case ru.allow && allow == nil:
+			allow = ru
+		case !ru.allow && deny == nil:
+			deny = ru
+		}
+	}
+	switch {
+	case deny != nil:
+		return Decision{Rule: deny.name, Audit: audit}
+	case allow != nil:
+		return Decision{Allow: true, Rule: allow.name, Audit: audit}
+	}
+	return Decision{Allow: p.defaultAllow, Rule: DefaultRule, Audit: audit}
+}
+
+// TestDecideIndexMatchesLinear compares Decide with decideLinear on every
+// pair of IDs the policies mention, on several ports and times.
+func TestDecideIndexMatchesLinear(t *testing.T) {
+	for _, p := range []*Policy{mustLoad(t, "testdata/decide.hcl"), bigPolicy(t)} {
+		ids := map[string]bool{td + "/ns/prod/sa/unknown": true, td + "/ns/dev7/sa/x": true, td + "/ns/team11/sa/web-canary": true}
+		for _, ru := range p.rules {
+			for _, pt := range append(append([]*pattern{}, ru.from...), ru.to...) {
+				id := strings.ReplaceAll(strings.ReplaceAll(pt.src, "/**", "/x/y"), "*", "z")
+				ids[id] = true
+			}
+		}
+		// Keep the test fast: at most 40 IDs, spread over the file.
+		list := slices.Sorted(maps.Keys(ids))
+		if step := len(list)/40 + 1; step > 1 {
+			var sampled []string
+			for i := 0; i < len(list); i += step {
+				sampled = append(sampled, list[i])
+			}
+			list = sampled
+		}
+		n := 0
+		for _, from := range list {
+			for _, to := range list {
+				for _, port := range []int{0, 443, 8443, 9100, 9011} {
+					for _, at := range []string{"2026-03-02T08:00:00Z", "2026-03-06T23:00:00Z", "2026-03-08T12:00:00Z"} {
+						r := Request{From: from, To: to, Port: port, At: mustTime(t, at)}
+						if got, want := p.Decide(r), decideLinear(p, r); !reflect.DeepEqual(got, want) {
+							t.Fatalf("Decide(%+v) = %+v, linear scan says %+v", r, got, want)
+						}
+						n++
+					}
+				}
+			}
+		}
+		t.Logf("%d requests agree", n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -22,6 +23,7 @@ type problem struct {
 type decoder struct {
 	file  string
 	probs []problem
+	zones map[string]*time.Location // loaded once per Parse: loading is slow
 }
 
 func (d *decoder) errorf(rng hcl.Range, format string, args ...any) {

@@ -86,6 +86,7 @@ func Parse(filename string, src []byte) (*Policy, error) {
 			p.scheduled = append(p.scheduled, r.sched)
 		}
 	}
+	p.index()
 	for _, b := range tests {
 		if tc, ok := d.test(b, ruleAt); ok {
 			p.tests = append(p.tests, tc)
@@ -237,7 +238,7 @@ func (d *decoder) schedule(b *hcl.Block, what string) (*schedule, bool) {
 	if a := content.Attributes["timezone"]; a != nil {
 		if z, ok1 := d.str(a.Expr, what+": timezone"); !ok1 {
 			ok = false
-		} else if loc, err := loadZone(z); err != nil {
+		} else if loc, err := d.zone(z); err != nil {
 			d.errorf(a.Expr.Range(), "%s: %v", what, err)
 			ok = false
 		} else {
@@ -245,4 +246,20 @@ func (d *decoder) schedule(b *hcl.Block, what string) (*schedule, bool) {
 		}
 	}
 	return s, ok
+}
+
+// zone loads a time zone, once per name and Parse.
+func (d *decoder) zone(name string) (*time.Location, error) {
+	if loc, ok := d.zones[name]; ok {
+		return loc, nil
+	}
+	loc, err := loadZone(name)
+	if err != nil {
+		return nil, err
+	}
+	if d.zones == nil {
+		d.zones = map[string]*time.Location{}
+	}
+	d.zones[name] = loc
+	return loc, nil
 }

@@ -29,8 +29,14 @@ type Policy struct {
 	defaultAllow bool
 	rules        []rule
 	lastAudit    int // index of the last audit rule, -1 when none
-	scheduled    []*schedule
-	tests        []testCase
+	// byTo and anyTo index the rules for Decide: byTo[id] lists, in file
+	// order, the rules whose every `to` pattern is a literal ID and one of
+	// them is id; anyTo lists the rules with a glob in `to`. A request for
+	// To can only match a rule of byTo[To] or anyTo.
+	byTo      map[string][]int32
+	anyTo     []int32
+	scheduled []*schedule
+	tests     []testCase
 }
 
 // rule is one compiled rule block.
@@ -122,7 +128,15 @@ func (p *Policy) Decide(r Request) Decision {
 	}
 	var deny, allow *rule
 	var audit []AuditHit
-	for i := range p.rules {
+	// Walk byTo[To] and anyTo merged, so rules are seen in file order.
+	lit, glob := p.byTo[r.To], p.anyTo
+	for len(lit) > 0 || len(glob) > 0 {
+		var i int
+		if len(glob) == 0 || (len(lit) > 0 && lit[0] < glob[0]) {
+			i, lit = int(lit[0]), lit[1:]
+		} else {
+			i, glob = int(glob[0]), glob[1:]
+		}
 		ru := &p.rules[i]
 		if !ru.audit {
 			if deny != nil {
@@ -154,6 +168,26 @@ func (p *Policy) Decide(r Request) Decision {
 		return Decision{Allow: true, Rule: allow.name, Audit: audit}
 	}
 	return Decision{Allow: p.defaultAllow, Rule: DefaultRule, Audit: audit}
+}
+
+// index builds byTo and anyTo from p.rules.
+func (p *Policy) index() {
+	p.byTo = map[string][]int32{}
+	for i, r := range p.rules {
+		literal := true
+		for _, pt := range r.to {
+			literal = literal && pt.exact
+		}
+		if !literal {
+			p.anyTo = append(p.anyTo, int32(i))
+			continue
+		}
+		for _, pt := range r.to {
+			if l := p.byTo[pt.src]; len(l) == 0 || l[len(l)-1] != int32(i) {
+				p.byTo[pt.src] = append(l, int32(i))
+			}
+		}
+	}
 }
 
 // matches reports whether the rule applies to r. The cheap checks come
