@@ -106,7 +106,7 @@ func checkALPN(cs tls.ConnectionState) error {
 func ValidatePin(p string) error {
 	b64, ok := strings.CutPrefix(p, PinPrefix)
 	if ok {
-		if b, err := base64.StdEncoding.DecodeString(b64); err == nil && len(b) == 32 {
+		if b, err := base64.StdEncoding.Strict().DecodeString(b64); err == nil && len(b) == 32 {
 			return nil
 		}
 	}
