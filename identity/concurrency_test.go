@@ -1,12 +1,12 @@
 package identity
 
 import (
-	"os"
-
 	"crypto/x509"
-	"github.com/ztunnel-dev/ztunnel/identity/identitytest"
+	"os"
 	"sync"
 	"testing"
+
+	"github.com/ztunnel-dev/ztunnel/identity/identitytest"
 )
 
 // TestReloadDuringHandshakes runs handshakes while the pair is replaced
