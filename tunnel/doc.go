@@ -18,10 +18,11 @@
 // accepted connection, handshake and stream runs in its own goroutine;
 // none of them outlive Close.
 //
-// Known limitation: yamux v0.1.2 has no way to reset a single stream
-// (Stream.Close is a half-close and a RST is only sent by its internal close
-// timeout). A local application that resets its connection is therefore
-// seen by the far side as a clean end of its writes (EOF), and a stream cut
-// by Recheck or Shutdown reaches the far agent as a FIN. A dead session,
-// by contrast, always reaches both applications as a reset.
+// Resets: yamux v0.1.2 cannot reset a single stream (Stream.Close is a
+// half-close, and a RST is only sent by its internal close timeout). Each
+// session therefore carries a control stream (wire.go) on which an agent
+// announces that it reset its side of a stream; a local application's
+// reset, a policy or revocation cut, and a dead session all reach the
+// application on the other side as a reset, while a FIN always means a
+// clean end of writes.
 package tunnel

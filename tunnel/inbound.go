@@ -180,6 +180,10 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 		refuse(code, "")
 		return
 	}
+	if h.Flags&FlagControl != 0 {
+		t.serveControl(s, st, h)
+		return
+	}
 	local := s.target
 	port, backend, code := t.exposes.Load().lookup(local, int(h.Port))
 	if t.draining.Load() {
@@ -215,16 +219,21 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 		return
 	}
 	setNoDelay(bc)
+	ls := &liveStream{
+		id: t.nextID.Add(1), direction: DirInbound, source: s.source, target: local,
+		port: port, rule: d.Rule, start: time.Now(), sess: s, local: bc, stream: st,
+	}
+	// Known to the control stream before OK: the caller may send RESET as
+	// soon as it reads OK.
+	s.addLive(ls)
 	ok := AppendReply(nil, Reply{Version: WireVersion, Code: CodeOK, Msg: strconv.Itoa(port)})
 	if _, err := st.Write(ok); err != nil {
+		s.removeLive(ls)
 		resetConn(bc)
 		st.Close()
 		return
 	}
-	t.runStream(&liveStream{
-		id: t.nextID.Add(1), direction: DirInbound, source: s.source, target: local,
-		port: port, rule: d.Rule, start: time.Now(), sess: s, local: bc, stream: st,
-	})
+	t.runStream(ls)
 }
 
 // runStream registers ls, splices it and writes its access log line.
@@ -234,6 +243,7 @@ func (t *Tunnel) runStream(ls *liveStream) {
 	t.metrics.ActiveStreams(ls.direction, 1)
 	end := t.splice(ls)
 	t.reg.remove(ls)
+	ls.sess.removeLive(ls)
 	t.metrics.ActiveStreams(ls.direction, -1)
 	t.access.Info("stream", "direction", ls.direction, "source", ls.source, "target", ls.target,
 		"port", ls.port, "rule", ls.rule, "bytes_out", ls.bytesOut.Load(), "bytes_in", ls.bytesIn.Load(),

@@ -90,7 +90,7 @@ func (t *Tunnel) serveUpstream(ul *upstreamListener, c net.Conn) {
 		}
 		rule = d.Rule
 	}
-	s, st, port, err := t.openStream(ul, u)
+	ls, err := t.openStream(ul, u, c)
 	if err != nil {
 		end, result := EndRefused, ResultFailed
 		var re *RefusedError
@@ -107,21 +107,19 @@ func (t *Tunnel) serveUpstream(ul *upstreamListener, c net.Conn) {
 		resetConn(c)
 		return
 	}
-	defer t.pool.release(s)
-	t.runStream(&liveStream{
-		id: t.nextID.Add(1), direction: DirOutbound, source: u.Source, target: u.Target,
-		port: port, rule: rule, start: time.Now(), sess: s, local: c, stream: st,
-	})
+	defer t.pool.release(ls.sess)
+	ls.rule = rule
+	t.runStream(ls)
 }
 
 // openStream tries the target's endpoints in turn (round robin start,
 // skipping those in back-off) until one answers OK. A failed dial,
 // handshake or a retryable status moves on to the next endpoint; DENIED
 // and NO_SUCH_PORT end the attempt. It returns the resolved port.
-func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream) (*session, *yamux.Stream, int, error) {
+func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream, local net.Conn) (*liveStream, error) {
 	addrs := t.cfg.Resolver.Resolve(u.Target)
 	if len(addrs) == 0 {
-		return nil, nil, 0, fmt.Errorf("%w for %s", ErrNoEndpoint, u.Target)
+		return nil, fmt.Errorf("%w for %s", ErrNoEndpoint, u.Target)
 	}
 	off := int(ul.rr.Add(1)-1) % len(addrs)
 	addrs = append(slices.Clone(addrs[off:]), addrs[:off]...)
@@ -138,52 +136,60 @@ func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream) (*session, *yamux
 			lastErr = err
 			continue
 		}
-		st, port, err := t.requestStream(s, u.Port)
+		ls, err := t.requestStream(s, u, local)
 		if err == nil {
-			return s, st, port, nil
+			return ls, nil
 		}
 		t.pool.release(s)
 		lastErr = err
 		var re *RefusedError
 		if errors.As(err, &re) && !re.Code.retryable() {
-			return nil, nil, 0, err
+			return nil, err
 		}
 	}
 	if tried == 0 {
-		return nil, nil, 0, fmt.Errorf("%w for %s: all %d in back-off after failures", ErrNoEndpoint, u.Target, len(addrs))
+		return nil, fmt.Errorf("%w for %s: all %d in back-off after failures", ErrNoEndpoint, u.Target, len(addrs))
 	}
-	return nil, nil, 0, lastErr
+	return nil, lastErr
 }
 
-// requestStream opens a stream on s, sends the header and reads the status.
-func (t *Tunnel) requestStream(s *session, port int) (*yamux.Stream, int, error) {
+// requestStream opens a stream on s, sends the header and reads the
+// status. The returned liveStream is known to s's control stream already.
+func (t *Tunnel) requestStream(s *session, u *Upstream, local net.Conn) (*liveStream, error) {
 	st, err := s.ym.OpenStream()
 	if err != nil {
 		if errors.Is(err, yamux.ErrRemoteGoAway) {
 			s.draining.Store(true)
 		}
-		return nil, 0, fmt.Errorf("tunnel: open stream to %s: %w", s.addr, err)
+		return nil, fmt.Errorf("tunnel: open stream to %s: %w", s.addr, err)
 	}
-	hdr, _ := AppendHeader(nil, Header{Version: WireVersion, Port: uint16(port)})
+	ls := &liveStream{
+		id: t.nextID.Add(1), direction: DirOutbound, source: u.Source, target: u.Target,
+		port: u.Port, start: time.Now(), sess: s, local: local, stream: st,
+	}
+	s.addLive(ls)
+	fail := func(err error) (*liveStream, error) {
+		s.removeLive(ls)
+		st.Close()
+		return nil, err
+	}
+	hdr, _ := AppendHeader(nil, Header{Version: WireVersion, Port: uint16(u.Port)})
 	st.SetDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
 	if _, err := st.Write(hdr); err != nil {
-		st.Close()
-		return nil, 0, fmt.Errorf("tunnel: send stream header to %s: %w", s.addr, err)
+		return fail(fmt.Errorf("tunnel: send stream header to %s: %w", s.addr, err))
 	}
 	status, err := ReadReply(st)
 	st.SetDeadline(time.Time{})
 	if err != nil {
-		st.Close()
-		return nil, 0, fmt.Errorf("tunnel: read stream status from %s: %w", s.addr, err)
+		return fail(fmt.Errorf("tunnel: read stream status from %s: %w", s.addr, err))
 	}
 	if status.Code != CodeOK {
-		st.Close()
-		return nil, 0, &RefusedError{Code: status.Code, Msg: status.Msg}
+		return fail(&RefusedError{Code: status.Code, Msg: status.Msg})
 	}
 	if p, err := strconv.Atoi(status.Msg); err == nil && p > 0 && p < 65536 {
-		port = p
+		ls.port = p
 	}
-	return st, port, nil
+	return ls, nil
 }
 
 // Update applies a reload: upstreams whose listen address is unchanged

@@ -170,6 +170,9 @@ func (t *Tunnel) dialSession(key poolKey, pins []string) (*session, error) {
 	t.outLog.Debug("tunnel up", "source", key.source, "target", key.target, "address", key.addr,
 		"duration", d)
 	t.addSession(s)
+	if st := s.ctrl.Load(); st != nil {
+		t.goFunc(func() { t.readControl(s, st) })
+	}
 	return s, nil
 }
 
@@ -214,7 +217,7 @@ func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
 		}
 		return nil, fmt.Errorf("tunnel: confirm tunnel to %s: %w", key.addr, err)
 	}
-	return &session{
+	s := &session{
 		id:        t.nextID.Add(1),
 		direction: DirOutbound,
 		source:    key.source,
@@ -224,7 +227,12 @@ func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
 		conn:      tc,
 		cs:        tc.ConnectionState(),
 		openedAt:  time.Now(),
-	}, nil
+	}
+	if err := t.openControl(s); err != nil {
+		ym.Close()
+		return nil, fmt.Errorf("tunnel: confirm tunnel to %s: %w", key.addr, err)
+	}
+	return s, nil
 }
 
 // readErrConn remembers the first read error of its conn, so that a

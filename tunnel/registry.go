@@ -39,21 +39,52 @@ type liveStream struct {
 	bytesOut atomic.Int64 // local -> tunnel
 	bytesIn  atomic.Int64 // tunnel -> local
 	cutWhy   atomic.Pointer[string]
+	ended    sync.Once   // endLocal/endRemote act once
+	drain    atomic.Bool // we sent RESET: drain until the peer's FIN
 }
 
 // cut ends the stream for why (one of the End constants) unless it was
-// already cut: the local conn is reset and the stream closed, which makes
-// the splice return. It reports whether this call cut it.
+// already cut, as endLocal does. It reports whether this call cut it.
 func (ls *liveStream) cut(why string) bool {
 	if !ls.cutWhy.CompareAndSwap(nil, &why) {
 		return false
 	}
-	resetConn(ls.local)
-	ls.stream.Close()
-	// A half-closed yamux stream still delivers reads; a past deadline
-	// wakes the splice's reader now.
-	ls.stream.SetReadDeadline(time.Now())
+	ls.endLocal()
 	return true
+}
+
+// endLocal ends the stream from our side (the local conn failed, or cut):
+// the local conn is reset and the peer is told with a RESET record; our
+// FIN waits for the peer's (splice drains up to resetLinger). Without a
+// control stream the stream is closed, which the peer sees as a FIN.
+// Only the first of endLocal and endRemote acts.
+func (ls *liveStream) endLocal() {
+	ls.ended.Do(func() {
+		resetConn(ls.local)
+		if ls.sess.sendReset(ls.stream.StreamID()) {
+			ls.drain.Store(true)
+			ls.stream.SetWriteDeadline(time.Now())
+			ls.stream.SetReadDeadline(time.Now().Add(resetLinger))
+			return
+		}
+		ls.stopStream()
+	})
+}
+
+// endRemote ends the stream because the tunnel side failed or the peer
+// sent RESET: the local conn is reset and the stream closed.
+func (ls *liveStream) endRemote() {
+	ls.ended.Do(func() {
+		resetConn(ls.local)
+		ls.stopStream()
+	})
+}
+
+// stopStream closes the stream and wakes its blocked reads and writes (a
+// half-closed yamux stream still delivers reads).
+func (ls *liveStream) stopStream() {
+	ls.stream.Close()
+	ls.stream.SetDeadline(time.Now())
 }
 
 // cutReason is the reason given to cut, "" when it was never cut.

@@ -3,6 +3,7 @@ package tunnel
 import (
 	"crypto/tls"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,11 @@ type session struct {
 	// draining: no new stream may be opened on it (GoAway sent or received).
 	draining atomic.Bool
 	why      atomic.Pointer[string]
+
+	ctrl   atomic.Pointer[yamux.Stream] // the control stream, nil until set up
+	ctrlMu sync.Mutex                   // serializes control writes
+	liveMu sync.Mutex                   // guards live
+	live   map[uint32]*liveStream       // spliced streams by yamux stream ID
 }
 
 // closeWith closes the session for why (an End constant) unless it is

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"time"
 )
 
 // Copy buffers. Each direction reads into a small per-stream buffer while
@@ -74,17 +73,19 @@ func copyHalf(dst io.Writer, src io.Reader, srcIsTunnel bool, count func(int)) e
 //
 // Half-close: local EOF -> stream.Close (a yamux half-close) and the other
 // direction keeps flowing. Stream EOF -> CloseWrite on the local conn,
-// unless the session is dead or the stream was reset: then the local conn
-// is reset so that the application never mistakes a cut for a clean end.
-// Any error on either side resets the local conn and closes the stream.
-// splice closes both ls.local and ls.stream before it returns.
+// unless the session is dead: then the local conn is reset so that the
+// application never mistakes a cut for a clean end. A failure of the local
+// conn (e.g. the app reset it) is sent to the peer as a RESET record
+// (endLocal); a failure of the tunnel side resets the local conn
+// (endRemote). splice closes ls.local and ls.stream before it returns.
 func (t *Tunnel) splice(ls *liveStream) string {
-	abort := func() {
-		resetConn(ls.local)
-		ls.stream.Close()
-		// A half-closed yamux stream still delivers reads: a past deadline
-		// wakes the reader of the other direction.
-		ls.stream.SetReadDeadline(time.Now())
+	end := func(err error) {
+		switch {
+		case errors.Is(err, errLocalSide):
+			ls.endLocal()
+		case err != nil:
+			ls.endRemote()
+		}
 	}
 	up := make(chan error, 1)
 	go func() {
@@ -94,9 +95,8 @@ func (t *Tunnel) splice(ls *liveStream) string {
 		})
 		if err == nil {
 			ls.stream.Close() // half-close: FIN, reads continue
-		} else {
-			abort()
 		}
+		end(err)
 		up <- err
 	}()
 	down := copyHalf(ls.local, ls.stream, true, func(n int) {
@@ -108,10 +108,14 @@ func (t *Tunnel) splice(ls *liveStream) string {
 	}
 	if down == nil {
 		closeWrite(ls.local)
-	} else {
-		abort()
 	}
+	end(down)
 	upErr := <-up
+	if ls.drain.Load() {
+		// We sent RESET: wait (bounded by the read deadline) for the
+		// peer's FIN so that our FIN cannot overtake the RESET.
+		io.Copy(io.Discard, ls.stream)
+	}
 	ls.local.Close()
 	ls.stream.Close()
 	if why := ls.cutReason(); why != "" {

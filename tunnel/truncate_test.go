@@ -72,3 +72,51 @@ func TestTruncationReachesBackendAsReset(t *testing.T) {
 		})
 	}
 }
+
+func TestAppResetReachesBackend(t *testing.T) {
+	backend, ended := heldBackend(t)
+	e := newEnv(t, envOpts{backend: backend})
+	c := dial(t, e.upstream)
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatalf("read hello: %v", err)
+	}
+	resetConn(c)
+	if err := <-ended; !isReset(err) {
+		t.Fatalf("backend read ended with %v, want a connection reset", err)
+	}
+	eventually(t, "the stream to leave both registries", func() bool {
+		return e.client.reg.len() == 0 && e.server.reg.len() == 0
+	})
+}
+
+func TestBackendResetReachesApp(t *testing.T) {
+	backend := serve(t, func(c *net.TCPConn) {
+		c.Write([]byte("hello"))
+		io.ReadFull(c, make([]byte, 1)) // the app read hello
+		resetConn(c)
+	})
+	e := newEnv(t, envOpts{backend: backend})
+	c := dial(t, e.upstream)
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatalf("read hello: %v", err)
+	}
+	c.Write([]byte{1})
+	if err := readErr(c); !isReset(err) {
+		t.Fatalf("app read ended with %v, want a connection reset", err)
+	}
+}
+
+func TestCleanCloseIsNotReset(t *testing.T) {
+	backend := serve(t, func(c *net.TCPConn) {
+		c.Write([]byte("bye"))
+		c.Close() // a clean FIN, right away
+	})
+	e := newEnv(t, envOpts{backend: backend})
+	c := dial(t, e.upstream)
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != "bye" {
+		t.Fatalf("read %q, %v; want %q and a clean EOF", got, err, "bye")
+	}
+}

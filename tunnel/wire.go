@@ -12,7 +12,8 @@ import (
 // client), big-endian:
 //
 //	u8  version   = 1 (WireVersion)
-//	u8  flags     reserved: sent as 0, ignored by version-1 receivers
+//	u8  flags     bit 0 = FlagControl (below); other bits reserved: sent as
+//	              0, ignored by version-1 receivers
 //	u16 port      the target workload's exposed port; 0 = its only port
 //	u16 ext_len   length of ext, at most MaxExtLen (1 KiB)
 //	ext           ext_len bytes of TLVs: u8 type | u8 len | len bytes.
@@ -31,6 +32,18 @@ import (
 // UNSUPPORTED_VERSION (with its own version in the status) and closes the
 // stream without reading further. After an OK status the stream carries raw
 // bytes in both directions; after any other status the server closes it.
+//
+// Control stream. yamux v0.1.2 cannot reset one stream (Close is a
+// half-close, indistinguishable from a clean end). So right after the
+// tunnel is confirmed the client opens one stream with FlagControl set
+// (port 0); the server answers OK, and from then on each end may write
+// control records on it: u8 type | u8 len | len bytes of value. Unknown
+// types are skipped. Type 1, RESET, value u32 yamux stream ID: "I reset
+// my side of this stream". Its sender resets its local conn and does not
+// FIN the stream until it sees the receiver's FIN (or resetLinger passes);
+// the receiver resets its local conn for that stream and closes it. A
+// FIN therefore always means a clean end of writes, and a reset on either
+// side reaches the application on the other side as a reset.
 
 // WireVersion is the version of the stream header and status this package speaks.
 const WireVersion = 1
@@ -42,6 +55,31 @@ const (
 	headerFixedLen  = 6
 	statusFixedLen  = 4
 )
+
+// FlagControl marks the session's control stream (see the spec above).
+const FlagControl uint8 = 0x01
+
+// Control record types.
+const ctrlReset = 1
+
+// appendReset appends a RESET control record for stream id.
+func appendReset(b []byte, id uint32) []byte {
+	b = append(b, ctrlReset, 4)
+	return binary.BigEndian.AppendUint32(b, id)
+}
+
+// readControl reads one control record.
+func readControl(r io.Reader, buf *[255]byte) (typ uint8, val []byte, err error) {
+	var hdr [2]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	val = buf[:hdr[1]]
+	if _, err := io.ReadFull(r, val); err != nil {
+		return 0, nil, err
+	}
+	return hdr[0], val, nil
+}
 
 // Header is the first thing a client sends on a stream.
 type Header struct {
