@@ -33,8 +33,8 @@ type workloadSource struct {
 }
 
 // loadPair reads and checks a workload's certificate and key files: PEM,
-// key matches the leaf, X509-SVID rules, configured ID, chain to the bundle
-// and validity at now. Errors name the file and carry a Reason when one
+// key matches the leaf, X509-SVID rules, configured ID, chain to the bundle,
+// validity at now and not revoked. Errors name the file and carry a Reason when one
 // applies.
 func loadPair(cfg WorkloadConfig, trust *trustState, now time.Time) (*Certificate, error) {
 	certPEM, err := readFile("certificate file", cfg.CertFile)
@@ -71,7 +71,14 @@ func loadPair(cfg WorkloadConfig, trust *trustState, now time.Time) (*Certificat
 	if rej := checkValidity(leaf, now); rej != nil {
 		return nil, inFile(rej)
 	}
-	if _, rej := verifyChain(leaf, certs[1:], trust.bundle, now); rej != nil {
+	chains, rej := verifyChain(leaf, certs[1:], trust.bundle, now)
+	if rej != nil {
+		return nil, inFile(rej)
+	}
+	// A revoked certificate of our own would be refused by every peer:
+	// refuse it here so that the old pair stays (or the start fails). A
+	// stale CRL is the peers' concern, not a reason to drop our pair.
+	if rej, _ := trust.checkRevocation(chains[0], now); rej != nil {
 		return nil, inFile(rej)
 	}
 	raw := make([][]byte, len(certs))

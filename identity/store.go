@@ -61,6 +61,11 @@ func (c StoreConfig) Validate() error {
 	default:
 		bad("revocation %s must be %q or %q", quote(c.Revocation), RevocationFailClosed, RevocationFailOpen)
 	}
+	for i, f := range c.CRLFiles {
+		if f == "" {
+			bad("CRL file %d is an empty path", i+1)
+		}
+	}
 	seen := map[string]bool{}
 	for i, w := range c.Workloads {
 		id, err := ParseWorkloadID(w.ID)

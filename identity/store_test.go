@@ -74,6 +74,16 @@ func TestNewStoreErrors(t *testing.T) {
 			w := e.addWorkload(t, idFront, e.ca.Issue(t, idFront, identitytest.WithValidity(na.Add(-time.Hour), na)))
 			return `identity: certificate file "` + w.CertFile + `": certificate "` + idFront + `" expired at ` + na.UTC().Format(time.RFC3339)
 		}},
+		{name: "own certificate revoked", wantReason: ReasonRevoked, setup: func(t *testing.T, e *testEnv) string {
+			l := e.ca.Issue(t, idFront, identitytest.WithSerial(0xbad))
+			w := e.addWorkload(t, idFront, l)
+			e.addCRL(t, e.ca.CRL(t, l.Cert))
+			return `identity: certificate file "` + w.CertFile + `": certificate "` + idFront + `" (serial bad) is revoked by its issuer's CRL`
+		}},
+		{name: "empty CRL path", setup: func(t *testing.T, e *testEnv) string {
+			e.cfg.CRLFiles = []string{""}
+			return "identity: bad store config: CRL file 1 is an empty path"
+		}},
 		{name: "CRL of another CA", setup: func(t *testing.T, e *testEnv) string {
 			p := e.addCRL(t, identitytest.NewCA(t, testTD).CRL(t))
 			return `identity: CRL file "` + p + `" is not signed by any CA of the trust bundle`
