@@ -133,7 +133,8 @@ type env struct {
 }
 
 type envOpts struct {
-	backend      string // payments' backend address
+	ca           *identitytest.CA // nil = a new one
+	backend      string           // payments' backend address
 	clientConfig func(*Config)
 	serverConfig func(*Config)
 	noServer     bool
@@ -141,7 +142,10 @@ type envOpts struct {
 
 func newEnv(tb testing.TB, o envOpts) *env {
 	tb.Helper()
-	ca := identitytest.NewCA(tb, testTD)
+	ca := o.ca
+	if ca == nil {
+		ca = identitytest.NewCA(tb, testTD)
+	}
 	e := &env{
 		ca: ca, clientPol: newSwitchPolicy(true, "allow-all"), serverPol: newSwitchPolicy(true, "allow-all"),
 		clientMetrics: &recMetrics{}, serverMetrics: &recMetrics{}, resolver: &staticResolver{},
