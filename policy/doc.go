@@ -46,5 +46,19 @@
 // action match, the first in file order names the decision. Audit rules
 // never change a decision; each matching one is reported in
 // Decision.Audit. A request whose From or To is not a valid SPIFFE ID is
-// denied by the reserved rule name InvalidIDRule.
+// denied by the reserved rule name InvalidIDRule. A rule with a ports list
+// never matches port 0 (the asker does not know the port).
+//
+// # Tests
+//
+// A test block states a request and the expected answer, optionally with
+// the rule that must decide it. Load runs every test and refuses the file
+// when one fails; Parse only checks them. A test without `at` is decided
+// at the moment it runs, so tests of scheduled rules should set `at`.
+//
+// # Cost
+//
+// Decide does not allocate unless an audit rule matches. Rules whose `to`
+// patterns are all literal IDs are indexed by ID, so a request only visits
+// the rules for its target plus the rules with a glob target.
 package policy
