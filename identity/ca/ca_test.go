@@ -152,7 +152,7 @@ func TestIssueErrors(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "w")
 	tests := []struct{ name, dir, id, want string }{
 		{name: "other trust domain", dir: dir, id: "spiffe://other.org/w", want: `ca: ID "spiffe://other.org/w" is not in the CA's trust domain "example.org"`},
-		{name: "root ID", dir: dir, id: "spiffe://example.org", want: `ca: identity: SPIFFE ID "spiffe://example.org" has no path: a workload ID needs one`},
+		{name: "root ID", dir: dir, id: "spiffe://example.org", want: `ca: SPIFFE ID "spiffe://example.org" has no path: a workload ID needs one`},
 		{name: "no CA", dir: t.TempDir(), id: idFront, want: `ca: "` + "%s" + `" holds no CA (no ca.crt); run ` + "`ztunnel ca init`" + ` first`},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package ca
 
 import (
 	"crypto/rand"
+	"errors"
 	"crypto/x509"
 	"fmt"
 	"net/url"
@@ -24,7 +25,7 @@ func Issue(caDir, id, outPrefix string, ttl time.Duration) (certPath, keyPath st
 	}
 	sid, err := identity.ParseWorkloadID(id)
 	if err != nil {
-		return "", "", fmt.Errorf("ca: %w", err)
+		return "", "", rewrap(err)
 	}
 	if sid.TrustDomain().Name() != a.td {
 		return "", "", fmt.Errorf("ca: ID %q is not in the CA's trust domain %q", id, a.td)
@@ -102,4 +103,19 @@ func (a *authority) record(serial, id string, at, notAfter time.Time) error {
 		return fmt.Errorf("ca: record serial in %q: %w", p, err)
 	}
 	return nil
+}
+
+// prefixedError shows an identity error under the ca prefix while keeping
+// it (and its Reason) reachable with errors.As.
+type prefixedError struct{ err *identity.RejectError }
+
+func (e prefixedError) Error() string { return "ca: " + e.err.Detail }
+func (e prefixedError) Unwrap() error { return e.err }
+
+func rewrap(err error) error {
+	var re *identity.RejectError
+	if errors.As(err, &re) {
+		return prefixedError{re}
+	}
+	return fmt.Errorf("ca: %w", err)
 }
