@@ -42,10 +42,11 @@ type Agent struct {
 	store  atomic.Pointer[identity.Store]
 	policy atomic.Pointer[policy.Policy]
 
-	tun    *tunnel.Tunnel
-	static *discovery.Static
-	gossip *discovery.Gossip
-	admin  *admin.Server
+	tun     *tunnel.Tunnel
+	static  *discovery.Static
+	gossip  *discovery.Gossip
+	admin   *admin.Server
+	metrics *metrics
 
 	started    time.Time
 	ready      atomic.Bool
@@ -71,6 +72,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		stop:   make(chan struct{}),
 	}
 	a.cfg.Store(cfg)
+	a.metrics = newMetrics(a)
 	return a, nil
 }
 
@@ -126,6 +128,7 @@ func (a *Agent) Start(ctx context.Context) error {
 	tcfg.Resolver = resolver
 	tcfg.Authorize = a.authorize
 	tcfg.Logger = a.log.Named("tunnel")
+	tcfg.Metrics = a.metrics
 	tun, err := tunnel.New(tcfg)
 	if err != nil {
 		return err
@@ -139,6 +142,7 @@ func (a *Agent) Start(ctx context.Context) error {
 		Listen:  cfg.Admin.Listen,
 		Pprof:   cfg.Admin.Pprof,
 		Backend: backend{a},
+		Metrics: a.metrics.handler(),
 		Logger:  a.log.Named("admin"),
 	})
 	if err != nil {

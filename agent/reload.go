@@ -31,6 +31,7 @@ func (a *Agent) Reload(source string) error {
 
 	err := a.reload()
 	a.setReloadStatus(source, err)
+	a.metrics.reload(source, err)
 	if err != nil {
 		a.log.Error("reload failed, keeping the previous state where the new one is broken", "source", source, "error", err)
 		return err

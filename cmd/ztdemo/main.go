@@ -69,6 +69,11 @@ func echo(listen, name string, stderr io.Writer) int {
 
 func send(addr, msg string, stdout io.Writer) int {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if errors.Is(err, syscall.ECONNRESET) {
+		// The agent refused the stream before connect() even returned.
+		fmt.Fprintln(stdout, "connection reset by the tunnel (the stream was refused)")
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stdout, "connect failed: %v\n", err)
 		return 1

@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ztunnelBin is the binary built once for the tests that run it.
+var ztunnelBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ztunnel-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ztunnelBin = filepath.Join(dir, "ztunnel")
+	out, err := exec.Command("go", "build", "-o", ztunnelBin, "../cmd/ztunnel").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build ztunnel: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freePort returns a loopback address that was free a moment ago.
+func freePort(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is a running `ztunnel agent`.
+type proc struct {
+	cmd  *exec.Cmd
+	log  *syncBuffer
+	done chan error
+}
+
+func startBinary(tb testing.TB, cfgFile, admin string) *proc {
+	tb.Helper()
+	p := &proc{cmd: exec.Command(ztunnelBin, "agent", "--config", cfgFile), log: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	tb.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		if tb.Failed() {
+			tb.Logf("log of %s:\n%s", cfgFile, p.log.String())
+		}
+	})
+	eventually(tb, 10*time.Second, "agent ready", func() bool {
+		resp, err := http.Get("http://" + admin + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return p
+}
+
+// wait returns the exit code, failing the test after d.
+func (p *proc) wait(tb testing.TB, d time.Duration) int {
+	tb.Helper()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(d):
+		tb.Fatalf("agent did not exit within %v", d)
+		return -1
+	}
+}
+
+// TestBinarySignals runs two agents from configs on disk: an allowed and a
+// denied connection, SIGHUP applying a new policy, a SIGHUP with a broken
+// policy keeping the old one, and SIGTERM stopping with exit code 0.
+func TestBinarySignals(t *testing.T) {
+	p := newPKI(t)
+	dir := t.TempDir()
+	pc, pk := p.issue(t, "payments", idPayments)
+	fc, fk := p.issue(t, "frontend", idFrontend)
+	backend := echoBackend(t)
+	tunB, admA, admB, up := freePort(t), freePort(t), freePort(t), freePort(t)
+	policyFile := filepath.Join(dir, "policy.hcl")
+	writeFile(t, policyFile, allowFrontendPolicy)
+
+	cfgB := filepath.Join(dir, "b.hcl")
+	writeFile(t, cfgB, fmt.Sprintf(`
+node_name = "b"
+data_dir = "."
+%s
+tunnel {
+  listen = %q
+  advertise = %q
+}
+admin  { listen = %q }
+policy { file = "policy.hcl" }
+shutdown_timeout = "5s"
+workload "payments" {
+  id = %q
+  cert = %q
+  key = %q
+  expose {
+    port = 8443
+    backend = %q
+  }
+}
+`, trustBlock(p), tunB, tunB, admB, idPayments, pc, pk, backend))
+	cfgA := filepath.Join(dir, "a.hcl")
+	writeFile(t, cfgA, fmt.Sprintf(`
+node_name = "a"
+data_dir = "."
+%s
+tunnel {
+  listen = "127.0.0.1:0"
+  advertise = "127.0.0.1:1"
+}
+admin  { listen = %q }
+policy { file = "policy.hcl" }
+shutdown_timeout = "5s"
+workload "frontend" {
+  id = %q
+  cert = %q
+  key = %q
+  upstream "payments" {
+    listen = %q
+    target = %q
+    port = 8443
+  }
+}
+peer "b" {
+  address = %q
+  workloads = [%q]
+}
+`, trustBlock(p), admA, idFrontend, fc, fk, up, idPayments, tunB, idPayments))
+
+	out, err := exec.Command(ztunnelBin, "validate", "--config", cfgA).CombinedOutput()
+	if err != nil {
+		t.Fatalf("validate: %v\n%s", err, out)
+	}
+
+	b := startBinary(t, cfgB, admB)
+	a := startBinary(t, cfgA, admA)
+
+	if reply, err := roundTrip(up, "hello"); err != nil || reply != "hello" {
+		t.Fatalf("allowed: %q %v", reply, err)
+	}
+
+	// A broken policy on SIGHUP: refused, old one stays, traffic flows.
+	writeFile(t, policyFile, `default = "maybe"`)
+	_ = b.cmd.Process.Signal(syscall.SIGHUP)
+	_ = a.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, 5*time.Second, "reload failure logged", func() bool {
+		return strings.Contains(b.log.String(), "reload failed")
+	})
+	if reply, err := roundTrip(up, "still"); err != nil || reply != "still" {
+		t.Fatalf("after broken reload: %q %v", reply, err)
+	}
+
+	// A deny-all policy on SIGHUP: new connections refused.
+	writeFile(t, policyFile, denyAllPolicy)
+	_ = b.cmd.Process.Signal(syscall.SIGHUP)
+	_ = a.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, 5*time.Second, "deny after SIGHUP", func() bool {
+		_, err := roundTrip(up, "x")
+		return err != nil
+	})
+	reply, err := roundTrip(up, "denied")
+	wantReset(t, reply, err)
+
+	for _, pr := range []*proc{a, b} {
+		_ = pr.cmd.Process.Signal(syscall.SIGTERM)
+		if code := pr.wait(t, 10*time.Second); code != 0 {
+			t.Fatalf("exit code after SIGTERM = %d, want 0", code)
+		}
+	}
+}
+
+// TestBinaryStartupErrors: bad configs exit 1 with the problem named.
+func TestBinaryStartupErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.hcl")
+	writeFile(t, bad, "tunnel {\n  listen = \"nope\"\n  bogus = 1\n}\n")
+	cmd := exec.Command(ztunnelBin, "agent", "--config", bad)
+	out, err := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 1 {
+		t.Fatalf("exit %d (%v), want 1; output:\n%s", cmd.ProcessState.ExitCode(), err, out)
+	}
+	for _, want := range []string{bad + ":2:", bad + ":3:"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	cmd = exec.Command(ztunnelBin, "agent")
+	out, _ = cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--config is required") {
+		t.Fatalf("missing flag: exit %d, %s", cmd.ProcessState.ExitCode(), out)
+	}
+}

@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const allowFrontendPolicy = `
+default = "deny"
+rule "frontend-to-payments" {
+  action = "allow"
+  from   = ["spiffe://e2e.ztunnel.test/ns/prod/sa/frontend"]
+  to     = ["spiffe://e2e.ztunnel.test/ns/prod/sa/payments"]
+  ports  = [8443]
+}
+rule "no-dev-to-prod" {
+  action = "deny"
+  from   = ["spiffe://e2e.ztunnel.test/ns/dev/**"]
+  to     = ["spiffe://e2e.ztunnel.test/ns/prod/**"]
+}
+`
+
+const allowAllPolicy = `default = "allow"`
+
+const denyAllPolicy = `
+default = "allow"
+rule "lockdown" {
+  action = "deny"
+  from   = ["spiffe://e2e.ztunnel.test/**"]
+  to     = ["spiffe://e2e.ztunnel.test/**"]
+}
+`
+
+// pair is host B (payments, behind an echo backend) and host A (frontend
+// and batch, each with an upstream to payments), found by a static peer.
+type pair struct {
+	a, b             *node
+	frontend, batch  string // A's upstream addresses
+	policyA, policyB string
+}
+
+func startPair(t *testing.T, policyA, policyB string) *pair {
+	t.Helper()
+	p := newPKI(t)
+	dir := t.TempDir()
+	pc, pk := p.issue(t, "payments", idPayments)
+	fc, fk := p.issue(t, "frontend", idFrontend)
+	bc, bk := p.issue(t, "batch", idBatch)
+	backend := echoBackend(t)
+	pr := &pair{policyA: filepath.Join(dir, "policy-a.hcl"), policyB: filepath.Join(dir, "policy-b.hcl")}
+	writeFile(t, pr.policyA, policyA)
+	writeFile(t, pr.policyB, policyB)
+
+	pr.b = startAgent(t, dir, "b", fmt.Sprintf(`
+node_name = "b"
+data_dir = %q
+%s
+tunnel {
+  listen = "127.0.0.1:0"
+  advertise = "127.0.0.1:1"
+  handshake_timeout = "2s"
+}
+admin  { listen = "127.0.0.1:0" }
+policy { file = %q }
+workload "payments" {
+  id = %q
+  cert = %q
+  key = %q
+  expose {
+    port = 8443
+    backend = %q
+  }
+}
+`, dir, trustBlock(p), pr.policyB, idPayments, pc, pk, backend))
+
+	pr.a = startAgent(t, dir, "a", fmt.Sprintf(`
+node_name = "a"
+data_dir = %q
+%s
+tunnel {
+  listen = "127.0.0.1:0"
+  advertise = "127.0.0.1:1"
+}
+admin  { listen = "127.0.0.1:0" }
+policy { file = %q }
+workload "frontend" {
+  id = %q
+  cert = %q
+  key = %q
+  upstream "payments" {
+    listen = "127.0.0.1:0"
+    target = %q
+    port = 8443
+  }
+}
+workload "batch" {
+  id = %q
+  cert = %q
+  key = %q
+  upstream "payments" {
+    listen = "127.0.0.1:0"
+    target = %q
+    port = 8443
+  }
+}
+peer "b" {
+  address = %q
+  workloads = [%q]
+}
+`, dir, trustBlock(p), pr.policyA, idFrontend, fc, fk, idPayments, idBatch, bc, bk, idPayments,
+		pr.b.a.TunnelAddr().String(), idPayments))
+	pr.frontend = pr.a.a.UpstreamAddr(idFrontend, "payments").String()
+	pr.batch = pr.a.a.UpstreamAddr(idBatch, "payments").String()
+	return pr
+}
+
+func TestAllowedAndDenied(t *testing.T) {
+	pr := startPair(t, allowFrontendPolicy, allowFrontendPolicy)
+
+	reply, err := roundTrip(pr.frontend, "pay 42")
+	if err != nil || reply != "pay 42" {
+		t.Fatalf("frontend -> payments: reply %q, err %v", reply, err)
+	}
+	// The sending agent refuses early, naming the rule.
+	reply, err = roundTrip(pr.batch, "pay 1000000")
+	wantReset(t, reply, err)
+	eventually(t, 2*time.Second, "A's log naming the rule", func() bool {
+		return strings.Contains(pr.a.log.String(), "no-dev-to-prod")
+	})
+}
+
+// The receiving agent is authoritative: a sender whose own policy allows
+// everything is still refused by the receiver's policy, with the rule named
+// on both sides.
+func TestReceiverIsAuthoritative(t *testing.T) {
+	pr := startPair(t, allowAllPolicy, allowFrontendPolicy)
+
+	reply, err := roundTrip(pr.batch, "pay 1000000")
+	wantReset(t, reply, err)
+	eventually(t, 2*time.Second, "both logs naming the rule", func() bool {
+		return strings.Contains(pr.b.log.String(), "no-dev-to-prod") &&
+			strings.Contains(pr.a.log.String(), "no-dev-to-prod")
+	})
+	if reply, err := roundTrip(pr.frontend, "ok"); err != nil || reply != "ok" {
+		t.Fatalf("frontend still works: %q %v", reply, err)
+	}
+}
+
+// A reload that denies a live stream cuts it (as a reset), and new
+// connections are refused; a broken policy keeps the old one in force.
+func TestReloadCutsLiveStream(t *testing.T) {
+	pr := startPair(t, allowFrontendPolicy, allowFrontendPolicy)
+
+	c, err := net.Dial("tcp", pr.frontend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 5)
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := readFull(c, buf); err != nil || string(buf) != "hello" {
+		t.Fatalf("echo before reload: %q %v", buf, err)
+	}
+
+	// A broken policy is refused and traffic is untouched.
+	writeFile(t, pr.policyB, `default = "maybe"`)
+	if err := pr.b.a.Reload("test"); err == nil {
+		t.Fatal("reload of a broken policy succeeded")
+	}
+	if _, err := c.Write([]byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readFull(c, buf); err != nil || string(buf) != "again" {
+		t.Fatalf("echo after broken reload: %q %v", buf, err)
+	}
+
+	writeFile(t, pr.policyB, denyAllPolicy)
+	start := time.Now()
+	if err := pr.b.a.Reload("test"); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := c.Read(buf)
+	wantReset(t, string(buf[:n]), err)
+	t.Logf("reload to cut: %v", time.Since(start))
+
+	reply, err := roundTrip(pr.frontend, "after")
+	wantReset(t, reply, err)
+}
+
+func readFull(c net.Conn, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := c.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
