@@ -2,8 +2,8 @@ package ca
 
 import (
 	"crypto/rand"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
