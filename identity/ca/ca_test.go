@@ -245,7 +245,7 @@ func TestInspect(t *testing.T) {
 		t.Fatalf("Inspect good: %v\n%s", err, out.String())
 	}
 	leaf := readLeaf(t, crt)
-	for _, want := range []string{"ID:          " + idFront, "Serial:      " + leaf.SerialNumber.Text(16), "SPKI pin:    " + identity.Pin(leaf), "  pass  exactly one URI SAN", "  pass  inside validity period"} {
+	for _, want := range []string{"ID:          " + idFront, "Serial:      " + leaf.SerialNumber.Text(16), "SPKI pin:    " + identity.Pin(leaf), "Subject:     (empty)\n", "Issuer:      CN=ztunnel CA example.org,O=ztunnel\n", "  pass  exactly one URI SAN", "  pass  inside validity period"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -26,8 +26,8 @@ func Inspect(w io.Writer, certFile string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "ID:\t%s\n", id)
 	fmt.Fprintf(tw, "Serial:\t%s\n", leaf.SerialNumber.Text(16))
-	fmt.Fprintf(tw, "Subject:\t%s\n", leaf.Subject)
-	fmt.Fprintf(tw, "Issuer:\t%s\n", leaf.Issuer)
+	fmt.Fprintf(tw, "Subject:\t%s\n", orEmpty(leaf.Subject.String()))
+	fmt.Fprintf(tw, "Issuer:\t%s\n", orEmpty(leaf.Issuer.String()))
 	fmt.Fprintf(tw, "Not before:\t%s\n", leaf.NotBefore.UTC().Format(time.RFC3339))
 	fmt.Fprintf(tw, "Not after:\t%s\n", leaf.NotAfter.UTC().Format(time.RFC3339))
 	fmt.Fprintf(tw, "SPKI pin:\t%s\n", identity.Pin(leaf))
@@ -64,4 +64,11 @@ func Inspect(w io.Writer, certFile string) error {
 		return fmt.Errorf("ca: certificate file %q breaks %d X509-SVID rule(s), first %q", certFile, failed, first)
 	}
 	return nil
+}
+
+func orEmpty(s string) string {
+	if s == "" {
+		return "(empty)"
+	}
+	return s
 }
