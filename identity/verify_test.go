@@ -2,6 +2,7 @@ package identity
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,12 @@ func TestVerifyPeer(t *testing.T) {
 		{name: "revoked", wantReason: ReasonRevoked, setup: func(t *testing.T, e *testEnv) result {
 			l := e.ca.Issue(t, idFront, identitytest.WithSerial(0xbad))
 			e.addCRL(t, e.ca.CRL(t, l.Cert))
+			return result{certs: chain(l), want: `identity: certificate "` + idFront + `" (serial bad) is revoked by its issuer's CRL`}
+		}},
+		{name: "revoked by DER CRL", wantReason: ReasonRevoked, setup: func(t *testing.T, e *testEnv) result {
+			l := e.ca.Issue(t, idFront, identitytest.WithSerial(0xbad))
+			b, _ := pem.Decode(e.ca.CRL(t, l.Cert))
+			e.addCRL(t, b.Bytes)
 			return result{certs: chain(l), want: `identity: certificate "` + idFront + `" (serial bad) is revoked by its issuer's CRL`}
 		}},
 		{name: "not revoked", setup: func(t *testing.T, e *testEnv) result {
