@@ -20,6 +20,20 @@ const (
 	backoffMax = 10 * time.Second
 )
 
+// Outbound session upkeep.
+const (
+	// sessionIdleTimeout: an outbound session without streams this long
+	// is closed (the peer's agent frees it too).
+	sessionIdleTimeout = 5 * time.Minute
+	// renewBefore: a session whose certificate (ours or the peer's)
+	// expires within this is not given new streams; a new session, made
+	// with the reloaded certificate, takes them, and the old one is
+	// closed once its streams are done.
+	renewBefore = time.Minute
+	// janitorInterval is how often idle and expiring sessions are swept.
+	janitorInterval = 10 * time.Second
+)
+
 // poolKey identifies the sessions that may carry a stream: the client
 // certificate (source), the server identity required (target) and where.
 type poolKey struct{ source, target, addr string }
@@ -40,7 +54,22 @@ type peerSessions struct {
 
 type pendingDial struct {
 	done chan struct{}
-	err  error // set before done is closed
+	sess *session // set before done is closed
+	err  error    // set before done is closed
+}
+
+// reserveNew takes a slot on a session that was just dialed for the
+// caller, even when its certificates expire soon (it is the freshest
+// session there is). It fails when the session is gone or full.
+func (p *pool) reserveNew(s *session) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s.ym.IsClosed() || int(s.streams.Load()) >= p.t.cfg.StreamsPerSession {
+		return false
+	}
+	s.streams.Add(1)
+	s.idleSince.Store(0)
+	return true
 }
 
 type backoffState struct {
@@ -71,9 +100,14 @@ func (p *pool) get(ctx context.Context, key poolKey, pins []string) (*session, e
 			ps = &peerSessions{}
 			p.peers[key] = ps
 		}
+		now := time.Now()
 		for _, s := range ps.sessions {
+			if !s.expires.IsZero() && now.After(s.expires.Add(-renewBefore)) {
+				s.draining.Store(true)
+			}
 			if !s.draining.Load() && !s.ym.IsClosed() && int(s.streams.Load()) < p.t.cfg.StreamsPerSession {
 				s.streams.Add(1)
+				s.idleSince.Store(0)
 				p.mu.Unlock()
 				return s, nil
 			}
@@ -87,6 +121,9 @@ func (p *pool) get(ctx context.Context, key poolKey, pins []string) (*session, e
 			}
 			if d.err != nil {
 				return nil, d.err
+			}
+			if p.reserveNew(d.sess) {
+				return d.sess, nil
 			}
 			continue
 		}
@@ -116,7 +153,7 @@ func (p *pool) get(ctx context.Context, key poolKey, pins []string) (*session, e
 			b.until = time.Now().Add(delay)
 		}
 		p.mu.Unlock()
-		d.err = err
+		d.sess, d.err = s, err
 		close(d.done)
 		if err != nil {
 			return nil, err
@@ -126,11 +163,63 @@ func (p *pool) get(ctx context.Context, key poolKey, pins []string) (*session, e
 			return nil, ErrClosed
 		}
 		go p.watch(key, s)
+		if p.reserveNew(s) {
+			return s, nil
+		}
 	}
 }
 
 // release gives back a slot taken by get.
-func (p *pool) release(s *session) { s.streams.Add(-1) }
+func (p *pool) release(s *session) {
+	if s.streams.Add(-1) == 0 {
+		s.idleSince.Store(time.Now().UnixNano())
+	}
+}
+
+// sweep closes the sessions that are idle too long, or draining (GoAway,
+// expiring certificate) and without streams. Checks and removal happen
+// under mu, where get reserves, so a session is never closed under a
+// stream that was just given a slot on it.
+func (p *pool) sweep(now time.Time) {
+	var doomed []*session
+	p.mu.Lock()
+	for key, ps := range p.peers {
+		kept := ps.sessions[:0]
+		for _, s := range ps.sessions {
+			idle := s.streams.Load() == 0
+			since := s.idleSince.Load()
+			expiring := !s.expires.IsZero() && now.After(s.expires.Add(-renewBefore))
+			if idle && (s.draining.Load() || expiring || (since != 0 && now.Sub(time.Unix(0, since)) > sessionIdleTimeout)) {
+				doomed = append(doomed, s)
+				continue
+			}
+			kept = append(kept, s)
+		}
+		ps.sessions = kept
+		if len(kept) == 0 && ps.dial == nil {
+			delete(p.peers, key)
+		}
+	}
+	p.mu.Unlock()
+	for _, s := range doomed {
+		p.t.outLog.Debug("closing unused tunnel", "source", s.source, "target", s.target, "address", s.addr)
+		s.closeWith(EndClosed)
+	}
+}
+
+// janitor sweeps the pool until the Tunnel closes.
+func (p *pool) janitor() {
+	tick := time.NewTicker(janitorInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.t.ctx.Done():
+			return
+		case now := <-tick.C:
+			p.sweep(now)
+		}
+	}
+}
 
 // watch removes s from the pool once it is closed.
 func (p *pool) watch(key poolKey, s *session) {
@@ -183,6 +272,19 @@ func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tunnel: client config for %s -> %s: %w", key.source, key.target, err)
 	}
+	// Remember which certificate we present: the session must be renewed
+	// before it expires, like the peer's.
+	var ownExpiry time.Time
+	if get := cfg.GetClientCertificate; get != nil {
+		cfg = cfg.Clone()
+		cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			c, err := get(cri)
+			if c != nil && c.Leaf != nil {
+				ownExpiry = c.Leaf.NotAfter
+			}
+			return c, err
+		}
+	}
 	var dialer net.Dialer
 	raw, err := dialer.DialContext(ctx, "tcp", key.addr)
 	if err != nil {
@@ -227,6 +329,11 @@ func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
 		conn:      tc,
 		cs:        tc.ConnectionState(),
 		openedAt:  time.Now(),
+		expires:   ownExpiry,
+	}
+	s.idleSince.Store(time.Now().UnixNano())
+	if pc := s.cs.PeerCertificates; len(pc) > 0 && (s.expires.IsZero() || pc[0].NotAfter.Before(s.expires)) {
+		s.expires = pc[0].NotAfter
 	}
 	if err := t.openControl(s); err != nil {
 		ym.Close()

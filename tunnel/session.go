@@ -22,10 +22,15 @@ type session struct {
 	conn      *tls.Conn
 	cs        tls.ConnectionState
 	openedAt  time.Time
+	// expires is when the first of the two certificates this session
+	// relies on expires (outbound only; zero = unknown).
+	expires time.Time
 
 	// streams counts the streams reserved on an outbound session (guarded
 	// by the pool's mutex for increments) or open on an inbound one.
 	streams atomic.Int32
+	// idleSince is when streams last dropped to 0 (unix ns), 0 = in use.
+	idleSince atomic.Int64
 	// draining: no new stream may be opened on it (GoAway sent or received).
 	draining atomic.Bool
 	why      atomic.Pointer[string]

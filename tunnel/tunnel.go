@@ -113,6 +113,7 @@ func (t *Tunnel) Start() error {
 		bound = append(bound, ul)
 	}
 	t.started = true
+	t.goFunc(t.pool.janitor)
 	if t.ln != nil {
 		t.inLog.Info("tunnel port listening", "address", t.ln.Addr().String())
 		t.goFunc(func() { t.acceptInbound(t.ln) })
