@@ -171,8 +171,8 @@ test "wrong rule" {
 		testFail bool
 	}{
 		{"missing file", dir + "/nope.hcl", `policy: read "` + dir + `/nope.hcl": open ` + dir + `/nope.hcl: no such file or directory`, false},
-		{"failing tests", failing, failing + `:7: test "wrong" failed: want deny, got allow by rule "r"` + "\n" +
-			failing + `:13: test "wrong rule" failed: want deny by rule "r", got deny by default`, true},
+		{"failing tests", failing, failing + `:7:1: test "wrong" failed: want deny, got allow by rule "r"` + "\n" +
+			failing + `:13:1: test "wrong rule" failed: want deny by rule "r", got deny by default`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,13 +67,7 @@ func Load(path string) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	var problems []string
-	for _, r := range p.RunTests() {
-		if !r.Pass {
-			problems = append(problems, r.Pos+": test "+quote(r.Name)+" failed: "+r.failure())
-		}
-	}
-	if problems != nil {
+	if problems := p.testProblems(); problems != nil {
 		return nil, &LoadError{Problems: problems, TestsFailed: true}
 	}
 	return p, nil

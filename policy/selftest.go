@@ -18,6 +18,7 @@ var testSchema = &hcl.BodySchema{
 type testCase struct {
 	name     string
 	pos      string // file:line
+	at       string // file:line:col, for load errors
 	req      Request
 	now      bool // no `at`: decide at the time the test runs
 	allow    bool
@@ -63,24 +64,40 @@ func ruleWords(name string) string {
 func (p *Policy) RunTests() []TestResult {
 	out := make([]TestResult, 0, len(p.tests))
 	for _, tc := range p.tests {
-		req := tc.req
-		if tc.now {
-			req.At = time.Now()
-		}
-		got := p.Decide(req)
-		pass := got.Allow == tc.allow && (tc.wantRule == "" || tc.wantRule == got.Rule)
-		out = append(out, TestResult{
-			Name: tc.name, Pass: pass, Got: got, Want: decisionWord(tc.allow),
-			WantRule: tc.wantRule, Pos: tc.pos,
-		})
+		out = append(out, p.runTest(tc))
 	}
 	return out
+}
+
+// testProblems runs the tests and returns one load problem per failure.
+func (p *Policy) testProblems() []string {
+	var out []string
+	for _, tc := range p.tests {
+		if r := p.runTest(tc); !r.Pass {
+			out = append(out, tc.at+": test "+quote(r.Name)+" failed: "+r.failure())
+		}
+	}
+	return out
+}
+
+func (p *Policy) runTest(tc testCase) TestResult {
+	req := tc.req
+	if tc.now {
+		req.At = time.Now()
+	}
+	got := p.Decide(req)
+	pass := got.Allow == tc.allow && (tc.wantRule == "" || tc.wantRule == got.Rule)
+	return TestResult{
+		Name: tc.name, Pass: pass, Got: got, Want: decisionWord(tc.allow),
+		WantRule: tc.wantRule, Pos: tc.pos,
+	}
 }
 
 func (d *decoder) test(b *hcl.Block, ruleAt map[string]string) (testCase, bool) {
 	tc := testCase{
 		name: b.Labels[0],
 		pos:  d.file + ":" + strconv.Itoa(b.DefRange.Start.Line),
+		at:   posString(d.file, b.DefRange.Start),
 		now:  true,
 	}
 	what := "test " + quote(tc.name)
