@@ -55,7 +55,12 @@ func PrintStatus(w io.Writer, st Status) {
 	for _, wl := range st.Workloads {
 		exp := "-"
 		if !wl.NotAfter.IsZero() {
-			exp = fmt.Sprintf("%s (in %s)", wl.NotAfter.Format(time.RFC3339), (time.Duration(wl.ExpiresInSeconds) * time.Second).String())
+			left := time.Duration(wl.ExpiresInSeconds) * time.Second
+			when := "in " + left.String()
+			if left < 0 {
+				when = (-left).String() + " ago"
+			}
+			exp = fmt.Sprintf("%s (%s)", wl.NotAfter.Format(time.RFC3339), when)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", wl.Name, wl.ID, wl.State, exp)
 	}
