@@ -27,7 +27,8 @@
 // # Rules
 //
 //   - Only HCL native syntax. Unknown keys and blocks are errors; values
-//     must be constants (no variables or functions).
+//     must be literals (no variables, functions or "${...}" interpolation),
+//     which also keeps parsing cheap on hostile input. null means unset.
 //   - Relative paths resolve against the config file's folder.
 //   - Durations use Go syntax ("10s", "1m30s") and must be > 0.
 //   - Addresses are host:port with an explicit host. Listen addresses

@@ -40,7 +40,10 @@ type Trust struct {
 // limits. Every limit has a safe default; zero is never "unlimited".
 type Tunnel struct {
 	Listen    string // host:port; default "0.0.0.0:15008"
-	Advertise string // host:port told to peers; default derived from Listen
+	// Advertise is the host:port told to peers; default derived from
+	// Listen (see the package doc). Its port is 0 when Listen's port is 0:
+	// the agent then advertises the port it bound.
+	Advertise string
 
 	HandshakeTimeout   time.Duration // default 10s
 	MaxHandshakes      int           // concurrent inbound TLS handshakes; default 256
