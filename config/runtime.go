@@ -39,7 +39,7 @@ type Trust struct {
 // Tunnel is the tunnel block: the inbound tunnel port and the data-plane
 // limits. Every limit has a safe default; zero is never "unlimited".
 type Tunnel struct {
-	Listen    string // host:port; default "0.0.0.0:15008"
+	Listen string // host:port; default "0.0.0.0:15008"
 	// Advertise is the host:port told to peers; default derived from
 	// Listen (see the package doc). Its port is 0 when Listen's port is 0:
 	// the agent then advertises the port it bound.
