@@ -100,6 +100,10 @@ type Store struct {
 
 	trust atomic.Pointer[trustState] // never nil after NewStore
 
+	// revocationWarnedAt is when fail_open last logged an unknown
+	// revocation status (UnixNano), to rate-limit that warning.
+	revocationWarnedAt atomic.Int64
+
 	workloads []*workloadSource          // in config order; the slice is immutable
 	byID      map[string]*workloadSource // immutable
 	bySNI     map[string]*workloadSource // immutable

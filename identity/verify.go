@@ -113,8 +113,13 @@ func (s *Store) checkRevocation(trust *trustState, chain []*x509.Certificate, no
 	if !s.failOpen {
 		return reject(ReasonRevocationUnknown, "revocation of %s cannot be checked: %s", quote(id.String()), problems[0].detail)
 	}
-	for _, p := range problems {
-		s.log.Warn("revocation status unknown, accepting peer (revocation = fail_open)", "peer", id.String(), "problem", p.detail)
+	// Warn at most once a minute: a stale CRL would otherwise log on every
+	// handshake until someone fixes it.
+	last := s.revocationWarnedAt.Load()
+	if nowNano := now.UnixNano(); nowNano-last >= int64(time.Minute) && s.revocationWarnedAt.CompareAndSwap(last, nowNano) {
+		for _, p := range problems {
+			s.log.Warn("revocation status unknown, accepting peer (revocation = fail_open)", "peer", id.String(), "problem", p.detail)
+		}
 	}
 	return nil
 }
