@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -323,4 +324,35 @@ func TestDecideIndexMatchesLinear(t *testing.T) {
 		}
 		t.Logf("%d requests agree", n)
 	}
+}
+
+// TestDecideConcurrent runs Decide from several goroutines on one Policy;
+// with -race it proves Decide only reads.
+func TestDecideConcurrent(t *testing.T) {
+	p := mustLoad(t, "testdata/decide.hcl")
+	reqs := []Request{
+		{From: td + "/ns/prod/sa/frontend", To: td + "/ns/prod/sa/payments", Port: 8443},
+		{From: td + "/ns/dev/sa/tool", To: td + "/ns/prod/sa/payments", Port: 8443},
+		{From: td + "/ns/prod/sa/reports", To: td + "/ns/prod/sa/ledger", Port: 1},
+	}
+	want := make([]Decision, len(reqs))
+	at := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	for i := range reqs {
+		reqs[i].At = at
+		want[i] = p.Decide(reqs[i])
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for n := range 200 {
+				i := (g + n) % len(reqs)
+				if got := p.Decide(reqs[i]); !reflect.DeepEqual(got, want[i]) {
+					t.Errorf("Decide(%+v) = %+v, want %+v", reqs[i], got, want[i])
+					return
+				}
+				p.NextChange(at)
+			}
+		})
+	}
+	wg.Wait()
 }

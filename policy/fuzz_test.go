@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -160,5 +161,26 @@ func FuzzParse(f *testing.F) {
 		p.Decide(Request{From: "spiffe://a/b", To: "spiffe://example.org/ns/prod/sa/payments", Port: 8443, At: at})
 		p.NextChange(at)
 		p.RunTests()
+	})
+}
+
+// FuzzParseHours: accepted hours round-trip through their canonical
+// "HH:MM-HH:MM" form, and the window is never empty.
+func FuzzParseHours(f *testing.F) {
+	for _, s := range []string{"08:00-18:00", "22:00-06:00", "00:00-24:00", "24:00-01:00", "9-5", "08:00-08:00", "1a:00-02:00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		start, end, err := parseHours(s)
+		if err != nil {
+			return
+		}
+		if start == end || start < 0 || start >= 24*60 || end < 0 || end > 24*60 {
+			t.Fatalf("parseHours(%q) = %d, %d: not a window", s, start, end)
+		}
+		canon := fmt.Sprintf("%02d:%02d-%02d:%02d", start/60, start%60, end/60, end%60)
+		if canon != s {
+			t.Fatalf("parseHours(%q) accepted a non-canonical form; canonical is %q", s, canon)
+		}
 	})
 }
