@@ -42,11 +42,12 @@ type Agent struct {
 	store  atomic.Pointer[identity.Store]
 	policy atomic.Pointer[policy.Policy]
 
-	tun     *tunnel.Tunnel
-	static  *discovery.Static
-	gossip  *discovery.Gossip
-	admin   *admin.Server
-	metrics *metrics
+	tun      *tunnel.Tunnel
+	static   *discovery.Static
+	resolver atomic.Pointer[resolverBox] // static + gossip, set once gossip runs
+	gossip   *discovery.Gossip
+	admin    *admin.Server
+	metrics  *metrics
 
 	started    time.Time
 	ready      atomic.Bool
@@ -113,19 +114,9 @@ func (a *Agent) Start(ctx context.Context) error {
 	a.setPolicy(pol)
 
 	a.static = discovery.NewStatic(staticPeers(cfg))
-	var resolver tunnel.Resolver = a.static
-	if cfg.Gossip != nil {
-		g, err := newGossip(cfg, a.log.Named("gossip"))
-		if err != nil {
-			return err
-		}
-		a.gossip = g
-		resolver = discovery.Multi(a.static, g)
-	}
-
 	tcfg := tunnelConfig(cfg)
 	tcfg.TLS = storeTLS{a}
-	tcfg.Resolver = resolver
+	tcfg.Resolver = resolverFunc(a.resolve)
 	tcfg.Authorize = a.authorize
 	tcfg.Logger = a.log.Named("tunnel")
 	tcfg.Metrics = a.metrics
@@ -137,6 +128,18 @@ func (a *Agent) Start(ctx context.Context) error {
 		return err
 	}
 	a.tun = tun
+
+	if cfg.Gossip != nil {
+		// Built after the tunnel is bound: with tunnel.listen on port 0
+		// (tests) only the bound port is worth advertising.
+		g, err := newGossip(cfg, advertisedTunnel(cfg, tun.Addr()), a.log.Named("gossip"))
+		if err != nil {
+			a.Close()
+			return err
+		}
+		a.gossip = g
+		a.resolver.Store(&resolverBox{discovery.Multi(a.static, g)})
+	}
 
 	adm, err := admin.New(admin.Config{
 		Listen:  cfg.Admin.Listen,
@@ -252,6 +255,21 @@ func (a *Agent) Close() error {
 }
 
 func (a *Agent) stopLoops() { a.stopOnce.Do(func() { close(a.stop) }) }
+
+// resolve is the tunnel's Resolver: static peers, plus gossip once joined.
+func (a *Agent) resolve(target string) []string {
+	if r := a.resolver.Load(); r != nil {
+		return r.Resolve(target)
+	}
+	return a.static.Resolve(target)
+}
+
+type resolverFunc func(string) []string
+
+func (f resolverFunc) Resolve(target string) []string { return f(target) }
+
+// resolverBox lets an interface value live in an atomic.Pointer.
+type resolverBox struct{ discovery.Resolver }
 
 // authorize is the tunnel's Authorizer: it reads the policy in force per call.
 func (a *Agent) authorize(r policy.Request) policy.Decision {

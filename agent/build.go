@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,7 +94,18 @@ func localWorkloads(cfg *config.Config) []discovery.Workload {
 	return out
 }
 
-func newGossip(cfg *config.Config, log hclog.Logger) (*discovery.Gossip, error) {
+// advertisedTunnel is the tunnel address told to peers: the configured
+// advertise address, with the bound port when the config says port 0.
+func advertisedTunnel(cfg *config.Config, bound net.Addr) string {
+	host, port, err := net.SplitHostPort(cfg.Tunnel.Advertise)
+	if err != nil || port != "0" || bound == nil {
+		return cfg.Tunnel.Advertise
+	}
+	_, boundPort, _ := net.SplitHostPort(bound.String())
+	return net.JoinHostPort(host, boundPort)
+}
+
+func newGossip(cfg *config.Config, tunnelAddr string, log hclog.Logger) (*discovery.Gossip, error) {
 	keys, err := discovery.LoadKeyFile(cfg.Gossip.KeyFile)
 	if err != nil {
 		return nil, err
@@ -104,7 +116,7 @@ func newGossip(cfg *config.Config, log hclog.Logger) (*discovery.Gossip, error) 
 	gc.Advertise = cfg.Gossip.Advertise
 	gc.Join = cfg.Gossip.Join
 	gc.Keys = keys
-	gc.TunnelAddr = cfg.Tunnel.Advertise
+	gc.TunnelAddr = tunnelAddr
 	gc.Workloads = localWorkloads(cfg)
 	gc.Logger = log
 	return discovery.New(gc)

@@ -88,7 +88,7 @@ func (a *Agent) reload() error {
 		}
 		a.static.Set(staticPeers(cfg))
 		if a.gossip != nil {
-			a.gossip.SetLocal(cfg.Tunnel.Advertise, localWorkloads(cfg))
+			a.gossip.SetLocal(advertisedTunnel(cfg, a.tun.Addr()), localWorkloads(cfg))
 		}
 		a.cfg.Store(cfg)
 	}

@@ -88,18 +88,25 @@ func (p *proc) wait(tb testing.TB, d time.Duration) int {
 	}
 }
 
-// TestBinarySignals runs two agents from configs on disk: an allowed and a
-// denied connection, SIGHUP applying a new policy, a SIGHUP with a broken
-// policy keeping the old one, and SIGTERM stopping with exit code 0.
-func TestBinarySignals(t *testing.T) {
+// binPair is two agent processes: b exposes payments (backend), a has the
+// frontend upstream at up.
+type binPair struct {
+	a, b       *proc
+	up         string
+	policyFile string
+}
+
+// startBinaryPair writes configs on disk and starts both agents. formatA is
+// agent a's log_format.
+func startBinaryPair(t *testing.T, backend, formatA string) *binPair {
+	t.Helper()
 	p := newPKI(t)
 	dir := t.TempDir()
 	pc, pk := p.issue(t, "payments", idPayments)
 	fc, fk := p.issue(t, "frontend", idFrontend)
-	backend := echoBackend(t)
 	tunB, admA, admB, up := freePort(t), freePort(t), freePort(t), freePort(t)
-	policyFile := filepath.Join(dir, "policy.hcl")
-	writeFile(t, policyFile, allowFrontendPolicy)
+	bp := &binPair{up: up, policyFile: filepath.Join(dir, "policy.hcl")}
+	writeFile(t, bp.policyFile, allowFrontendPolicy)
 
 	cfgB := filepath.Join(dir, "b.hcl")
 	writeFile(t, cfgB, fmt.Sprintf(`
@@ -112,7 +119,7 @@ tunnel {
 }
 admin  { listen = %q }
 policy { file = "policy.hcl" }
-shutdown_timeout = "5s"
+shutdown_timeout = "30s"
 workload "payments" {
   id = %q
   cert = %q
@@ -127,6 +134,7 @@ workload "payments" {
 	writeFile(t, cfgA, fmt.Sprintf(`
 node_name = "a"
 data_dir = "."
+log_format = %q
 %s
 tunnel {
   listen = "127.0.0.1:0"
@@ -134,7 +142,7 @@ tunnel {
 }
 admin  { listen = %q }
 policy { file = "policy.hcl" }
-shutdown_timeout = "5s"
+shutdown_timeout = "30s"
 workload "frontend" {
   id = %q
   cert = %q
@@ -149,15 +157,23 @@ peer "b" {
   address = %q
   workloads = [%q]
 }
-`, trustBlock(p), admA, idFrontend, fc, fk, up, idPayments, tunB, idPayments))
+`, formatA, trustBlock(p), admA, idFrontend, fc, fk, up, idPayments, tunB, idPayments))
 
 	out, err := exec.Command(ztunnelBin, "validate", "--config", cfgA).CombinedOutput()
 	if err != nil {
 		t.Fatalf("validate: %v\n%s", err, out)
 	}
+	bp.b = startBinary(t, cfgB, admB)
+	bp.a = startBinary(t, cfgA, admA)
+	return bp
+}
 
-	b := startBinary(t, cfgB, admB)
-	a := startBinary(t, cfgA, admA)
+// TestBinarySignals runs two agents from configs on disk: an allowed and a
+// denied connection, SIGHUP applying a new policy, a SIGHUP with a broken
+// policy keeping the old one, and SIGTERM stopping with exit code 0.
+func TestBinarySignals(t *testing.T) {
+	bp := startBinaryPair(t, echoBackend(t), "text")
+	a, b, up, policyFile := bp.a, bp.b, bp.up, bp.policyFile
 
 	if reply, err := roundTrip(up, "hello"); err != nil || reply != "hello" {
 		t.Fatalf("allowed: %q %v", reply, err)

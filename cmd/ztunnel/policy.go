@@ -35,6 +35,12 @@ func runPolicyCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ztunnel policy check: --port %d is out of range (0..65535)\n", *port)
 		return 2
 	}
+	for _, id := range []string{*from, *to} {
+		if err := policy.ValidateID(id); err != nil {
+			fmt.Fprintf(stderr, "ztunnel policy check: %v\n", err)
+			return 2
+		}
+	}
 	p, err := policy.Load(*file)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
