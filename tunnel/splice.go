@@ -10,7 +10,8 @@ import (
 // Copy buffers. Each direction reads into a small per-stream buffer while
 // the stream is idle and takes a pooled large buffer only while data is
 // moving (a read that filled the small buffer), giving it back once a read
-// comes back short. An idle stream thus holds 2 x smallBuf, not 2 x bigBuf.
+// returns less than smallBuf. An idle stream holds 2 x smallBuf, not
+// 2 x bigBuf.
 const (
 	smallBuf = 1 << 10
 	bigBuf   = 32 << 10
@@ -55,7 +56,8 @@ func copyHalf(dst io.Writer, src io.Reader, srcIsTunnel bool, count func(int)) e
 		switch {
 		case big == nil && n == len(buf):
 			big = bufPool.Get().(*[]byte)
-		case big != nil && n < len(buf):
+		case big != nil && n < smallBuf:
+			// Trickling again: a small buffer does as well.
 			bufPool.Put(big)
 			big = nil
 		}

@@ -1,0 +1,153 @@
+package tunnel
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/ztunnel-dev/ztunnel/identity"
+)
+
+// dialSession dials addr, runs the TLS handshake as key.source requiring
+// key.target, starts a yamux client and confirms the tunnel with a ping
+// (Go's TLS client learns that the server rejected its certificate only
+// on its first read). All of it is bounded by DialTimeout.
+func (t *Tunnel) dialSession(key poolKey, pins []string) (*session, error) {
+	start := time.Now()
+	s, err := t.dialSessionRaw(key, pins)
+	d := time.Since(start)
+	if err != nil {
+		reason := identity.ReasonOf(err)
+		t.metrics.Handshake(DirOutbound, ResultFailed, reason, d)
+		t.outLog.Warn("tunnel dial failed", "source", key.source, "target", key.target,
+			"address", key.addr, "reason", reason, "error", err)
+		return nil, err
+	}
+	t.metrics.Handshake(DirOutbound, ResultOK, "", d)
+	t.outLog.Debug("tunnel up", "source", key.source, "target", key.target, "address", key.addr,
+		"duration", d)
+	t.addSession(s)
+	if st := s.ctrl.Load(); st != nil {
+		t.goFunc(func() { t.readControl(s, st) })
+	}
+	return s, nil
+}
+
+func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
+	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.DialTimeout)
+	defer cancel()
+	cfg, err := t.cfg.TLS.ClientConfig(key.source, key.target, pins)
+	if err != nil {
+		return nil, fmt.Errorf("tunnel: client config for %s -> %s: %w", key.source, key.target, err)
+	}
+	// Remember which certificate we present: the session must be renewed
+	// before it expires, like the peer's.
+	var ownExpiry time.Time
+	if get := cfg.GetClientCertificate; get != nil {
+		cfg = cfg.Clone()
+		cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			c, err := get(cri)
+			if c != nil && c.Leaf != nil {
+				ownExpiry = c.Leaf.NotAfter
+			}
+			return c, err
+		}
+	}
+	var dialer net.Dialer
+	raw, err := dialer.DialContext(ctx, "tcp", key.addr)
+	if err != nil {
+		return nil, fmt.Errorf("tunnel: dial %s: %w", key.addr, err)
+	}
+	setNoDelay(raw)
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("tunnel: TLS handshake with %s: %w", key.addr, err)
+	}
+	rec := &readErrConn{Conn: &coalesceConn{Conn: tc}}
+	ym, err := yamux.Client(rec, t.ymCfg)
+	if err != nil {
+		tc.Close()
+		return nil, fmt.Errorf("tunnel: yamux client: %w", err)
+	}
+	pinged := make(chan error, 1)
+	go func() {
+		_, err := ym.Ping()
+		pinged <- err
+	}()
+	select {
+	case err = <-pinged:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		ym.Close()
+		if rerr := rec.err(); rerr != nil {
+			err = rerr // the TLS alert says more than "session shutdown"
+		}
+		return nil, fmt.Errorf("tunnel: confirm tunnel to %s: %w", key.addr, err)
+	}
+	s := &session{
+		id:        t.nextID.Add(1),
+		direction: DirOutbound,
+		source:    key.source,
+		target:    key.target,
+		addr:      key.addr,
+		ym:        ym,
+		conn:      tc,
+		cs:        tc.ConnectionState(),
+		openedAt:  time.Now(),
+		expires:   ownExpiry,
+	}
+	s.idleSince.Store(time.Now().UnixNano())
+	if pc := s.cs.PeerCertificates; len(pc) > 0 && (s.expires.IsZero() || pc[0].NotAfter.Before(s.expires)) {
+		s.expires = pc[0].NotAfter
+	}
+	if err := t.openControl(s); err != nil {
+		ym.Close()
+		return nil, fmt.Errorf("tunnel: confirm tunnel to %s: %w", key.addr, err)
+	}
+	return s, nil
+}
+
+// readErrConn remembers the first read error of its conn, so that a
+// handshake refused by the server after our side finished (a TLS 1.3
+// client-certificate rejection) can be reported with the server's alert.
+type readErrConn struct {
+	net.Conn
+	mu    sync.Mutex
+	first error
+}
+
+func (c *readErrConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if err != nil {
+		c.mu.Lock()
+		if c.first == nil {
+			c.first = err
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *readErrConn) err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.first == nil || errors.Is(c.first, net.ErrClosed) {
+		return nil
+	}
+	return c.first
+}
+
+func setNoDelay(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+}
