@@ -208,3 +208,33 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestConnsPerUpstreamLimit(t *testing.T) {
+	e := newEnv(t, envOpts{backend: serve(t, echo), clientConfig: func(c *Config) { c.ConnsPerUpstream = 1 }})
+	held := dial(t, e.upstream)
+	roundTrip(t, held, "hello")
+	expectReset(t, e.upstream)
+	held.Close()
+	eventually(t, "the slot to free", func() bool { return e.client.Status().Totals.UpstreamConns == 0 })
+	c := dial(t, e.upstream)
+	roundTrip(t, c, "again")
+}
+
+func TestDrainingCalleeRefusesNewStreams(t *testing.T) {
+	e := newEnv(t, envOpts{backend: serve(t, echo)})
+	held := dial(t, e.upstream)
+	roundTrip(t, held, "hello") // keeps the session and the drain busy
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.server.Shutdown(ctx)
+	eventually(t, "the drain to begin", func() bool { return e.server.draining.Load() })
+	eventually(t, "the caller to see the GoAway", func() bool {
+		c, err := net.DialTimeout("tcp", e.upstream, waitLong)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		return isReset(readErr(c)) // refused: no other endpoint
+	})
+	roundTrip(t, held, "the open stream goes on")
+}

@@ -131,16 +131,15 @@ func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream, local net.Conn) (
 			continue
 		}
 		tried++
-		s, err := t.pool.get(t.ctx, poolKey{u.Source, u.Target, addr}, u.Pins)
-		if err != nil {
-			lastErr = err
-			continue
+		ls, err := t.tryEndpoint(u, addr, local)
+		if errors.Is(err, yamux.ErrRemoteGoAway) {
+			// That session is draining (the peer may be reloading or
+			// rotating it): one more try on a fresh session.
+			ls, err = t.tryEndpoint(u, addr, local)
 		}
-		ls, err := t.requestStream(s, u, local)
 		if err == nil {
 			return ls, nil
 		}
-		t.pool.release(s)
 		lastErr = err
 		var re *RefusedError
 		if errors.As(err, &re) && !re.Code.retryable() {
@@ -151,6 +150,20 @@ func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream, local net.Conn) (
 		return nil, fmt.Errorf("%w for %s: all %d in back-off after failures", ErrNoEndpoint, u.Target, len(addrs))
 	}
 	return nil, lastErr
+}
+
+// tryEndpoint gets a session to addr from the pool and requests a stream
+// on it; on failure the session's slot is given back.
+func (t *Tunnel) tryEndpoint(u *Upstream, addr string, local net.Conn) (*liveStream, error) {
+	s, err := t.pool.get(t.ctx, poolKey{u.Source, u.Target, addr}, u.Pins)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := t.requestStream(s, u, local)
+	if err != nil {
+		t.pool.release(s)
+	}
+	return ls, err
 }
 
 // requestStream opens a stream on s, sends the header and reads the
