@@ -1,6 +1,6 @@
 # ztunnel. `make` = lint + test. Every target works from a fresh clone.
 GO        ?= go
-BIN       := bin/ztunnel
+BIN       ?= bin/ztunnel
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PREFIX    ?= /usr/local
@@ -38,7 +38,8 @@ bench: build
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
-install: build
+# BIN may name an already built binary (the e2e test of this target does).
+install: $(if $(filter bin/ztunnel,$(BIN)),build)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/ztunnel $(DESTDIR)/lib/systemd/system
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ztunnel
 	install -m 0644 examples/systemd/ztunnel.service $(DESTDIR)/lib/systemd/system/ztunnel.service

@@ -304,3 +304,11 @@ func (s storeTLS) ClientConfig(source, target string, pins []string) (*tls.Confi
 	return s.a.store.Load().ClientConfig(source, target, pins)
 }
 func (s storeTLS) Recheck(cs tls.ConnectionState) error { return s.a.store.Load().Recheck(cs) }
+
+// GossipAddr is the bound gossip address ("" without a gossip block).
+func (a *Agent) GossipAddr() string {
+	if a.gossip == nil {
+		return ""
+	}
+	return a.gossip.GossipAddr()
+}
