@@ -1,0 +1,52 @@
+// Command ztbench measures ztunnel side by side with direct TCP and with
+// stunnel (issue 8) on loopback, and prints a table of medians with
+// ztunnel's ratios to stunnel; it also writes the figures as JSON.
+//
+// It owns the benchmark method only: it starts the built ztunnel binary
+// (two agents) and stunnel (a client and a server) as child processes with
+// configs and certificates it generates in a temporary folder, and serves
+// the backends in-process. It does not change or import the data plane.
+//
+// # Paths
+//
+//   - direct: app -> backend.
+//   - ztunnel: app -> agent A upstream listener -> mutual-TLS + yamux tunnel
+//     -> agent B -> backend. Both agents run with their defaults except
+//     pprof on the admin listener.
+//   - stunnel: app -> client stunnel -> TLS 1.3 with a client certificate
+//     (verifyChain, requireCert, CRL) -> server stunnel -> backend, logging
+//     only warnings. Missing stunnel is reported and the path skipped
+//     (--install-stunnel installs stunnel4 with apt-get when root).
+//
+// Both TLS paths use the same CA and leaf certificates (ECDSA, made with
+// `ztunnel ca init` and `ztunnel cert issue`). Every socket has TCP_NODELAY.
+//
+// # Method
+//
+// Each round runs every phase on every path, the paths taking turns (the
+// order rotates each round so none always goes first); the table reports
+// the median of the rounds.
+//
+//   - Throughput (1 and --streams streams): each stream writes 256 KiB
+//     chunks to the sink for --bulk-time, half-closes and waits for the
+//     sink's byte count; MB/s (10^6 bytes) is all bytes over the time from
+//     the first write to the last count, so every byte reached the backend.
+//   - Echo latency: 64-byte round trips on one connection for
+//     --latency-time after 200 warm-up round trips; p50 and p99 by nearest
+//     rank.
+//   - Connection rate: --clients loops of connect, one 64-byte round trip,
+//     close, for --rate-time; completed connections per second.
+//   - RSS per idle connection: the path's processes are restarted (a Go
+//     runtime returns freed memory to the OS slowly, so RSS after the bulk
+//     phases says little), then --idle-conns connections are opened, each
+//     with one round trip so that the whole path exists, and held; the
+//     growth of the summed VmRSS of the path's processes (both agents, or
+//     both stunnels) divided by the count is the figure.
+//
+// --profile-dir then repeats each timed phase on ztunnel alone while both
+// agents take a CPU profile, saves heap and goroutine profiles while the
+// idle connections are held, and the agents' cumulative allocation
+// profiles; read them with `go tool pprof -top FILE`.
+//
+// No test asserts a speed; ztbench is not part of `make test`.
+package main
