@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -34,13 +35,14 @@ type pki struct {
 	ca     *identitytest.CA
 	bundle string
 	crl    string
+	leaves map[string]*x509.Certificate // by file name, as issued last
 }
 
 func newPKI(tb testing.TB) *pki {
 	tb.Helper()
 	dir := tb.TempDir()
 	ca := identitytest.NewCA(tb, td)
-	p := &pki{dir: dir, ca: ca, bundle: ca.WriteBundle(tb, dir)}
+	p := &pki{dir: dir, ca: ca, bundle: ca.WriteBundle(tb, dir), leaves: map[string]*x509.Certificate{}}
 	p.crl = identitytest.WriteFile(tb, dir, "ca.crl", ca.CRL(tb))
 	return p
 }
@@ -48,7 +50,23 @@ func newPKI(tb testing.TB) *pki {
 // issue writes name.crt/name.key for id and returns their paths.
 func (p *pki) issue(tb testing.TB, name, id string) (string, string) {
 	tb.Helper()
-	return p.ca.Issue(tb, id).WriteFiles(tb, p.dir, name)
+	leaf := p.ca.Issue(tb, id)
+	p.leaves[name] = leaf.Cert
+	return leaf.WriteFiles(tb, p.dir, name)
+}
+
+// renameFile moves src over dst, across folders if it must (copy to a
+// temporary name beside dst, then rename: dst is never half-written).
+func renameFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	tmp := dst + ".new"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
 }
 
 // syncBuffer collects an agent's log; it is printed when a test fails.

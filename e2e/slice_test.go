@@ -45,6 +45,13 @@ type pair struct {
 
 func startPair(t *testing.T, policyA, policyB string) *pair {
 	t.Helper()
+	pr, _ := startPairPKI(t, policyA, policyB)
+	return pr
+}
+
+// startPairPKI is startPair that also returns the PKI behind it.
+func startPairPKI(t *testing.T, policyA, policyB string) (*pair, *pki) {
+	t.Helper()
 	p := newPKI(t)
 	dir := t.TempDir()
 	pc, pk := p.issue(t, "payments", idPayments)
@@ -115,7 +122,7 @@ peer "b" {
 		pr.b.a.TunnelAddr().String(), idPayments))
 	pr.frontend = pr.a.a.UpstreamAddr(idFrontend, "payments").String()
 	pr.batch = pr.a.a.UpstreamAddr(idBatch, "payments").String()
-	return pr
+	return pr, p
 }
 
 func TestAllowedAndDenied(t *testing.T) {
