@@ -38,11 +38,15 @@ const (
 	// accept, which never waits on anything slow.
 	yamuxStreamOpenTimeout = 30 * time.Second
 
-	// yamuxStreamCloseTimeout bounds how long a stream stays half-closed
-	// after our side called Close while the peer never finishes its side;
-	// then yamux frees it and sends a RST. It also bounds how long a
-	// response may keep flowing after the caller half-closed its writes.
-	yamuxStreamCloseTimeout = 5 * time.Minute
+	// yamuxStreamCloseTimeout is disabled (0). yamux starts this timer when
+	// one side half-closes and resets the stream when it fires, even while
+	// data still flows the other way: a caller that shuts its writes and
+	// then downloads for longer than the timeout would be cut. A half-closed
+	// stream lives as long as the other direction, as TCP does. Streams
+	// we abort are freed by the peer's FIN, which every ztunnel agent sends
+	// at once on a RESET record or a FIN (splice, control.go); a session
+	// that dies frees all of its streams.
+	yamuxStreamCloseTimeout = 0
 )
 
 // yamuxConfig returns the yamux config for both ends, logging through log
