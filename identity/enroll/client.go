@@ -78,6 +78,9 @@ func (c *Client) Ensure(ctx context.Context) error {
 	}
 	c.log.Info("enrolling", "server", c.cfg.Server, "reason", trimPrefix(loadErr))
 	if err := c.obtain(ctx, "enrollment", strings.TrimSpace(string(tok))); err != nil {
+		if _, statErr := os.Stat(c.cfg.CertFile); statErr == nil {
+			return fmt.Errorf("%w, and the stored %s", err, trimPrefix(loadErr))
+		}
 		return err
 	}
 	return nil
@@ -166,7 +169,7 @@ func (c *Client) post(ctx context.Context, op, path string, body any, roots *x50
 		InsecureSkipVerify: true,
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if err := checkLeaf(cs.PeerCertificates, want, roots, c.cfg.Now()); err != nil {
-				return fmt.Errorf("enroll: the CA server's certificate is refused: %v", err)
+				return fmt.Errorf("its certificate is refused: %v", err)
 			}
 			return nil
 		},

@@ -3,6 +3,7 @@ package enroll
 import (
 	"fmt"
 	"net"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -107,4 +108,11 @@ func (c Config) withDefaults() Config {
 		c.MaxBackoff = c.MinBackoff
 	}
 	return c
+}
+
+// Paths returns where the agent stores an enrolled workload's pair:
+// data_dir/<workload name>.crt and .key (DESIGN §5).
+func Paths(dataDir, workloadName string) (certFile, keyFile string) {
+	base := filepath.Join(dataDir, workloadName)
+	return base + ".crt", base + ".key"
 }

@@ -95,6 +95,33 @@ func TestEnsureRefusals(t *testing.T) {
 	}
 }
 
+func TestEnsureReenrollsWhenStoredPairExpired(t *testing.T) {
+	c := newTestCA(t, 2*time.Second) // NotAfter has whole seconds: 2s leaves at least 1s
+	cfg := c.config(idFront, c.token(idFront, 0))
+	if err := newClient(t, cfg).Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	first := diskLeaf(t, cfg.CertFile)
+	time.Sleep(time.Until(first.NotAfter) + 50*time.Millisecond)
+
+	// The used token cannot buy another certificate: the error names both problems.
+	err := newClient(t, cfg).Ensure(context.Background())
+	want := "enroll: the CA server at " + c.addr + " refused the enrollment: the join token was already used, and the stored certificate file \"" + cfg.CertFile + "\" cannot be used: it expired at " + first.NotAfter.UTC().Format(time.RFC3339)
+	if errString(err) != want {
+		t.Fatalf("Ensure with an expired pair and a used token = %q\nwant %q", errString(err), want)
+	}
+	// A new token does.
+	if err := os.WriteFile(cfg.TokenFile, []byte(c.token(idFront, 0)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := newClient(t, cfg).Ensure(context.Background()); err != nil {
+		t.Fatalf("Ensure with a new token: %v", err)
+	}
+	if diskLeaf(t, cfg.CertFile).Equal(first) {
+		t.Fatal("the expired certificate is still stored")
+	}
+}
+
 func TestEnsureRequiresCAServerID(t *testing.T) {
 	c := newTestCA(t, time.Hour)
 	c.stop()
@@ -106,7 +133,7 @@ func TestEnsureRequiresCAServerID(t *testing.T) {
 	}
 	startImpostor(t, c.addr, prefix+".crt", prefix+".key")
 	err := newClient(t, c.config(idFront, c.token(idFront, 0))).Ensure(context.Background())
-	want := `enroll: the CA server at ` + c.addr + ` cannot be reached for the enrollment: enroll: the CA server's certificate is refused: it is for "spiffe://example.org/ns/prod/sa/impostor", not "spiffe://example.org/ztunnel/ca-server"`
+	want := `enroll: the CA server at ` + c.addr + ` cannot be reached for the enrollment: its certificate is refused: it is for "spiffe://example.org/ns/prod/sa/impostor", not "spiffe://example.org/ztunnel/ca-server"`
 	if errString(err) != want {
 		t.Fatalf("Ensure = %q\nwant     %q", errString(err), want)
 	}
@@ -134,5 +161,12 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("Validate = %q, want %q", errString(err), tt.want)
 			}
 		})
+	}
+}
+
+func TestPaths(t *testing.T) {
+	crt, key := Paths("/var/lib/ztunnel", "reports")
+	if crt != "/var/lib/ztunnel/reports.crt" || key != "/var/lib/ztunnel/reports.key" {
+		t.Fatalf("Paths = %q, %q", crt, key)
 	}
 }
