@@ -56,6 +56,7 @@ type Agent struct {
 	policyAt   atomic.Pointer[time.Time]
 
 	stop      chan struct{} // closed by Close/Shutdown: ends background loops
+	certCheck chan struct{} // a reload asks watchCerts to look again
 	stopOnce  sync.Once
 	closeOnce sync.Once
 	wg        sync.WaitGroup
@@ -67,10 +68,11 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		return nil, errors.New("agent: no config")
 	}
 	a := &Agent{
-		opts:   opts,
-		log:    NewLogger(opts.LogOutput, cfg.LogLevel, cfg.LogFormat),
-		notify: newNotifier(),
-		stop:   make(chan struct{}),
+		opts:      opts,
+		log:       NewLogger(opts.LogOutput, cfg.LogLevel, cfg.LogFormat),
+		notify:    newNotifier(),
+		stop:      make(chan struct{}),
+		certCheck: make(chan struct{}, 1),
 	}
 	a.cfg.Store(cfg)
 	a.metrics = newMetrics(a)
@@ -167,9 +169,10 @@ func (a *Agent) Start(ctx context.Context) error {
 		go a.watchMembers()
 	}
 
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go a.watchFiles()
 	go a.watchSchedule()
+	go a.watchCerts()
 	if iv := watchdogInterval(); iv > 0 {
 		a.wg.Add(1)
 		go a.watchdog(iv)

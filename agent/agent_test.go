@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,31 @@ const testTD = "agent.test"
 // certificate is valid for validFor.
 func startTestAgent(tb testing.TB, validFor time.Duration) *Agent {
 	tb.Helper()
+	a, _ := startTestAgentLog(tb, validFor)
+	return a
+}
+
+// lockedBuffer is a log sink safe for the agent's concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startTestAgentLog(tb testing.TB, validFor time.Duration) (*Agent, *lockedBuffer) {
+	tb.Helper()
+	logs := &lockedBuffer{}
 	dir := tb.TempDir()
 	ca := identitytest.NewCA(tb, testTD)
 	bundle := ca.WriteBundle(tb, dir)
@@ -61,7 +87,7 @@ workload "web" {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a, err := New(cfg, Options{LogOutput: &bytes.Buffer{}, Version: "test"})
+	a, err := New(cfg, Options{LogOutput: logs, Version: "test"})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -69,7 +95,32 @@ workload "web" {
 	if err := a.Start(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	return a
+	return a, logs
+}
+
+// TestCertLifetimeWarnings: one warning past two thirds of the lifetime,
+// one error at expiry, each once per certificate.
+func TestCertLifetimeWarnings(t *testing.T) {
+	a, logs := startTestAgentLog(t, 59*time.Minute) // lifetime 1h from 1 min ago
+	seen := &certWarnings{aging: map[string]bool{}, expired: map[string]bool{}}
+	now := time.Now()
+	count := func(msg string) int { return strings.Count(logs.String(), msg) }
+	const aging, expired = "past two thirds of its lifetime", "workload certificate expired"
+
+	a.checkCerts(seen, now)
+	if count(aging)+count(expired) != 0 {
+		t.Fatalf("warned about a fresh certificate:\n%s", logs)
+	}
+	a.checkCerts(seen, now.Add(45*time.Minute))
+	a.checkCerts(seen, now.Add(50*time.Minute))
+	if count(aging) != 1 || count(expired) != 0 {
+		t.Fatalf("want one aging warning:\n%s", logs)
+	}
+	a.checkCerts(seen, now.Add(2*time.Hour))
+	a.checkCerts(seen, now.Add(3*time.Hour))
+	if count(expired) != 1 {
+		t.Fatalf("want one expiry error:\n%s", logs)
+	}
 }
 
 // TestSystemdNotify receives the sd_notify datagrams on a test socket.

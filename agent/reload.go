@@ -100,6 +100,10 @@ func (a *Agent) reload() error {
 		}
 	}
 
+	select {
+	case a.certCheck <- struct{}{}:
+	default:
+	}
 	if cut := a.tun.Recheck(); cut > 0 {
 		a.log.Info("streams cut after reload", "count", cut)
 	}
