@@ -2,8 +2,13 @@ package enroll
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"time"
+
+	"github.com/ztunnel-dev/ztunnel/identity/ca"
 )
 
 // Outcomes of Status.LastOutcome.
@@ -38,7 +43,8 @@ func (c *Client) Status() Status {
 
 // Run renews the certificate until ctx is done, then returns ctx.Err(). It
 // needs a current certificate (call Ensure first; without one it returns
-// ErrNoToken at once). Each renewal happens at 45-55% of the certificate's
+// ErrNoToken at once). Once the certificate has expired or the server
+// refuses it as revoked, a readable TokenFile is used to enroll again. Each renewal happens at 45-55% of the certificate's
 // life counted from when it was obtained; a failed renewal is retried after
 // an exponential back-off from MinBackoff to MaxBackoff (±20% jitter, and
 // never more than a third of the remaining life), while the current
@@ -48,6 +54,7 @@ func (c *Client) Run(ctx context.Context) error {
 		return ErrNoToken
 	}
 	failures := 0
+	var lastErr error
 	next := c.renewalTime(c.current())
 	for {
 		c.setNext(next)
@@ -63,7 +70,9 @@ func (c *Client) Run(ctx context.Context) error {
 		} else if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		err := c.obtain(ctx, "renewal", "")
+		op, token := c.nextOp(lastErr)
+		err := c.obtain(ctx, op, token)
+		lastErr = err
 		now := c.cfg.Now()
 		if err == nil {
 			failures = 0
@@ -83,6 +92,24 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 }
 
+// nextOp picks how to get the next certificate: renewal, unless the
+// current certificate has expired or was refused as revoked and a token
+// file is readable, in which case an operator may have dropped a new token
+// there and the client enrolls again (no restart needed).
+func (c *Client) nextOp(lastErr error) (op, token string) {
+	var se *ServerError
+	dead := !c.cfg.Now().Before(c.current().leaf.NotAfter) ||
+		(errors.As(lastErr, &se) && (se.Code == ca.CodeRevoked || se.Code == ca.CodeExpired))
+	if !dead || c.cfg.TokenFile == "" {
+		return "renewal", ""
+	}
+	tok, err := os.ReadFile(c.cfg.TokenFile)
+	if err != nil {
+		return "renewal", ""
+	}
+	return "enrollment", strings.TrimSpace(string(tok))
+}
+
 // renewalTime is start + lifetime x U(0.45, 0.55): the jitter spreads the
 // renewals of many agents enrolled at once.
 func (c *Client) renewalTime(p *pair) time.Time {
@@ -99,7 +126,7 @@ func (c *Client) backoff(failures int, remaining time.Duration) time.Duration {
 		d *= 2
 	}
 	d = min(d, c.cfg.MaxBackoff)
-	if third := remaining / 3; third < d {
+	if third := remaining / 3; remaining > 0 && third < d {
 		d = max(third, c.cfg.MinBackoff)
 	}
 	return time.Duration(float64(d) * (0.8 + rand.Float64()*0.4))

@@ -217,14 +217,27 @@ func TestRunRevokedCannotRenew(t *testing.T) {
 	if err := ca.Revoke(c.dir, cfg.CertFile, ""); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Remove(cfg.TokenFile); err != nil { // used; deleted after enrollment
+		t.Fatal(err)
+	}
 	runClient(t, cl)
-	waitFor(t, 10*time.Second, "a refused renewal", func() bool { return cl.Status().Failures >= 1 })
+	waitFor(t, 10*time.Second, "two refused renewals", func() bool { return cl.Status().Failures >= 2 })
 	want := "enroll: the CA server at " + c.addr + " refused the renewal: the client certificate of " + idFront + " (serial " + leaf.SerialNumber.Text(16) + ") is revoked"
 	if st := cl.Status(); st.LastError != want || !st.ServerReachable || st.Renewals != 0 {
 		t.Fatalf("status %+v\nwant last error %q", st, want)
 	}
 	if !diskLeaf(t, cfg.CertFile).Equal(leaf) {
 		t.Fatal("a revoked client got a new certificate")
+	}
+
+	// The operator drops a new token into the token file: the client enrolls
+	// again without a restart.
+	if err := os.WriteFile(cfg.TokenFile, []byte(c.token(idFront, 0)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "re-enrollment with the new token", func() bool { return cl.Status().LastOutcome == OutcomeOK })
+	if now := diskLeaf(t, cfg.CertFile); now.Equal(leaf) || cl.Status().Serial != now.SerialNumber.Text(16) {
+		t.Fatal("the re-enrolled certificate is not stored")
 	}
 }
 
@@ -249,6 +262,7 @@ func TestBackoff(t *testing.T) {
 		{name: "capped", failures: 30, remaining: time.Hour, base: time.Minute},
 		{name: "third of the remaining life", failures: 30, remaining: 30 * time.Second, base: 10 * time.Second},
 		{name: "never under the minimum", failures: 30, remaining: time.Second, base: time.Second},
+		{name: "expired: plain back-off", failures: 4, remaining: -time.Hour, base: 8 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
