@@ -106,7 +106,8 @@ func (t *Tunnel) handshake(c net.Conn) {
 	setNoDelay(c)
 	c.SetDeadline(start.Add(t.cfg.HandshakeTimeout))
 	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.HandshakeTimeout)
-	tc := tls.Server(c, t.cfg.TLS.ServerConfig())
+	cfg, localID := serverConfigRecordingID(t.cfg.TLS.ServerConfig())
+	tc := tls.Server(c, cfg)
 	err := tc.HandshakeContext(ctx)
 	cancel()
 	<-t.hsSem
@@ -134,12 +135,15 @@ func (t *Tunnel) handshake(c net.Conn) {
 		id:        t.nextID.Add(1),
 		direction: DirInbound,
 		source:    peer,
-		target:    t.exposes.Load().bySNI[cs.ServerName],
+		target:    *localID,
 		addr:      remoteAddr(c),
 		ym:        ym,
 		conn:      tc,
 		cs:        cs,
 		openedAt:  time.Now(),
+	}
+	if s.target == "" { // a provider without Leaf or GetCertificate: go by SNI
+		s.target = t.exposes.Load().bySNI[cs.ServerName]
 	}
 	t.addSession(s)
 	t.inLog.Debug("tunnel accepted", "peer", peer, "workload", s.target, "remote", s.addr)
@@ -253,4 +257,24 @@ func (t *Tunnel) runStream(ls *liveStream) {
 func (t *Tunnel) logAccessRefused(dir, source, target string, port int, rule, end string) {
 	t.access.Info("stream", "direction", dir, "source", source, "target", target,
 		"port", port, "rule", rule, "bytes_out", 0, "bytes_in", 0, "duration", time.Duration(0), "end", end)
+}
+
+// serverConfigRecordingID returns a copy of cfg that records in *id the
+// SPIFFE ID of the certificate it presents: the local workload the peer
+// called, whether or not it is exposed yet (Update may expose it later).
+func serverConfigRecordingID(cfg *tls.Config) (*tls.Config, *string) {
+	id := new(string)
+	get := cfg.GetCertificate
+	if get == nil {
+		return cfg, id
+	}
+	cfg = cfg.Clone()
+	cfg.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		c, err := get(hello)
+		if c != nil && c.Leaf != nil && len(c.Leaf.URIs) == 1 {
+			*id = c.Leaf.URIs[0].String()
+		}
+		return c, err
+	}
+	return cfg, id
 }

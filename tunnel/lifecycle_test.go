@@ -238,3 +238,20 @@ func TestDrainingCalleeRefusesNewStreams(t *testing.T) {
 	})
 	roundTrip(t, held, "the open stream goes on")
 }
+
+func TestUpdateExposesOnLiveSession(t *testing.T) {
+	// The callee holds payments' certificate but exposes nothing at first:
+	// the session is up, the stream is refused; after Update exposes the
+	// port, the next stream on the same session goes through.
+	backend := serve(t, echo)
+	e := newEnv(t, envOpts{backend: backend, serverConfig: func(c *Config) { c.Exposes = nil }})
+	expectReset(t, e.upstream)
+	if err := e.server.Update(nil, []Expose{{Workload: idPay, Port: payPort, Backend: backend}}); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, e.upstream)
+	roundTrip(t, c, "now exposed")
+	if hs, _ := e.clientMetrics.snapshot(); len(hs) != 1 {
+		t.Fatalf("handshakes %v, want the first session reused", hs)
+	}
+}
