@@ -11,9 +11,11 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -309,5 +311,69 @@ func TestServeConfigValidate(t *testing.T) {
 				t.Fatalf("Validate = %q, want %q", errString(err), tt.want)
 			}
 		})
+	}
+}
+
+func TestServerCertRenewedAtHalfLife(t *testing.T) {
+	dir := initCA(t)
+	now := time.Now()
+	s, err := NewServer(ServeConfig{Dir: dir, ServerCertTTL: 2 * time.Hour, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := must(s.serverCert())
+	if again := must(s.serverCert()); again != first {
+		t.Fatal("a fresh server certificate was replaced")
+	}
+	if id, err := identity.CheckSVID(first.Leaf); err != nil || id.String() != ServerID(td) {
+		t.Fatalf("server certificate: %v, %v", id, err)
+	}
+	now = now.Add(time.Hour) // past half of 2h05m (NotBefore is 5 minutes back)
+	if next := must(s.serverCert()); next == first || next.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) == 0 {
+		t.Fatal("the server certificate was not renewed at half its life")
+	}
+}
+
+func TestServeBusy(t *testing.T) {
+	dir := initCA(t)
+	s, err := NewServer(ServeConfig{Dir: dir, MaxConcurrent: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.sem <- struct{}{} // one request in flight
+	rec := httptest.NewRecorder()
+	s.handleEnroll(rec, httptest.NewRequest("POST", PathEnroll, strings.NewReader("{}")))
+	var got ErrorResponse
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != 503 || got.Code != CodeBusy || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("busy server: %d %+v %v", rec.Code, got, err)
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	l := newLimiter(1, 2)
+	t0 := time.Now()
+	steps := []struct {
+		name string
+		key  string
+		at   time.Duration
+		want bool
+	}{
+		{"burst 1", "a", 0, true},
+		{"burst 2", "a", 0, true},
+		{"empty", "a", 0, false},
+		{"other address", "b", 0, true},
+		{"refilled one", "a", time.Second, true},
+		{"empty again", "a", time.Second, false},
+	}
+	for _, s := range steps {
+		if got := l.allow(s.key, t0.Add(s.at)); got != s.want {
+			t.Fatalf("%s: allow = %v, want %v", s.name, got, s.want)
+		}
+	}
+	for i := range maxLimiterKeys + 10 {
+		l.allow(fmt.Sprint(i), t0.Add(time.Hour))
+	}
+	if n := len(l.buckets); n > maxLimiterKeys {
+		t.Fatalf("limiter holds %d buckets, more than %d", n, maxLimiterKeys)
 	}
 }
