@@ -32,6 +32,7 @@ type options struct {
 	IdleConns      int           `json:"idle_conns"`
 	IdleSettle     time.Duration `json:"idle_settle_ns"`
 	LogLevel       string        `json:"log_level"`
+	AgentEnv       []string      `json:"agent_env,omitempty"`
 	JSON           string        `json:"-"`
 	ProfileDir     string        `json:"-"`
 	ProfileTime    time.Duration `json:"-"`
@@ -60,6 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.IdleConns, "idle-conns", 2000, "connections held open for the RSS-per-connection test")
 	fs.DurationVar(&o.IdleSettle, "idle-settle", 500*time.Millisecond, "wait after opening the idle connections before reading RSS")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "the agents' log_level")
+	fs.StringArrayVar(&o.AgentEnv, "agent-env", nil, "KEY=VALUE added to the agents' environment (repeatable), e.g. GOMAXPROCS=1")
 	fs.StringVar(&o.JSON, "json", "bench/results/latest.json", "write the results here as JSON (empty: do not)")
 	fs.StringVar(&o.ProfileDir, "profile-dir", "", "after the rounds, take CPU, heap and goroutine profiles of both agents per phase into this folder")
 	fs.DurationVar(&o.ProfileTime, "profile-time", 5*time.Second, "length of each profiled phase")
@@ -78,6 +80,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	for _, s := range o.Systems {
 		if !contains(knownSystems, s) {
 			fmt.Fprintf(stderr, "ztbench: unknown system %q in --systems (want %s)\n", s, strings.Join(knownSystems, ", "))
+			return nil, errUsage
+		}
+	}
+	for _, kv := range o.AgentEnv {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			fmt.Fprintf(stderr, "ztbench: --agent-env %q is not KEY=VALUE\n", kv)
 			return nil, errUsage
 		}
 	}
@@ -183,7 +191,7 @@ func bench(o *options, stdout, stderr io.Writer) error {
 		case "direct":
 			systems = append(systems, directSystem(b))
 		case "ztunnel":
-			s, err := startZtunnel(o.Ztunnel, dir, o.LogLevel, b)
+			s, err := startZtunnel(o.Ztunnel, dir, o, b)
 			if err != nil {
 				return fmt.Errorf("ztunnel: %w", err)
 			}

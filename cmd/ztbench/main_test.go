@@ -110,6 +110,10 @@ func TestParseFlags(t *testing.T) {
 		{"unknown system", []string{"--systems", "ghostunnel"}, `unknown system "ghostunnel"`, nil},
 		{"zero rounds", []string{"--rounds", "0"}, "--rounds must be at least 1", nil},
 		{"short profile", []string{"--profile-time", "100ms"}, "--profile-time must be at least 1s", nil},
+		{"agent env", []string{"--agent-env", "GOMAXPROCS=1", "--agent-env", "GODEBUG=x=1"}, "", func(o *options) bool {
+			return len(o.AgentEnv) == 2 && o.AgentEnv[0] == "GOMAXPROCS=1"
+		}},
+		{"bad agent env", []string{"--agent-env", "GOMAXPROCS"}, `--agent-env "GOMAXPROCS" is not KEY=VALUE`, nil},
 		{"stray argument", []string{"now"}, `unexpected argument "now"`, nil},
 		{"unknown flag", []string{"--fast"}, "unknown flag: --fast", nil},
 	}

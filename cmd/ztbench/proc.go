@@ -22,13 +22,16 @@ type proc struct {
 	done chan struct{} // closed when the process has exited
 }
 
-func startProc(name, logPath, bin string, args ...string) (*proc, error) {
+func startProc(name, logPath, bin string, env []string, args ...string) (*proc, error) {
 	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if err := cmd.Start(); err != nil {
 		lf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)

@@ -80,9 +80,13 @@ func profileZtunnel(o *options, s *system, logf func(string, ...any)) error {
 	var heldErr error
 	kib, err := idleConns(s.Echo, o.IdleConns, s.PIDs(), o.IdleSettle, func() {
 		for agent, admin := range s.Admin {
-			for _, kind := range []string{"heap", "goroutine"} {
-				url := fmt.Sprintf("http://%s/debug/pprof/%s", admin, kind)
-				if e := fetch(url, filepath.Join(o.ProfileDir, agent+"-idle."+kind+".pprof"), 30*time.Second); e != nil && heldErr == nil {
+			for _, kind := range []string{"debug/pprof/heap", "debug/pprof/goroutine", "metrics"} {
+				url := fmt.Sprintf("http://%s/%s", admin, kind)
+				file := filepath.Join(o.ProfileDir, agent+"-idle."+filepath.Base(kind)+".pprof")
+				if kind == "metrics" {
+					file = filepath.Join(o.ProfileDir, agent+"-idle.metrics.txt")
+				}
+				if e := fetch(url, file, 30*time.Second); e != nil && heldErr == nil {
 					heldErr = e
 				}
 			}

@@ -18,6 +18,7 @@ type system struct {
 type procSpec struct {
 	name, log, bin string
 	args           []string
+	env            []string // added to our environment
 	ready          func() error
 }
 
@@ -43,7 +44,7 @@ func (s *system) start() error {
 		return nil
 	}
 	for _, sp := range s.specs {
-		pr, err := startProc(sp.name, sp.log, sp.bin, sp.args...)
+		pr, err := startProc(sp.name, sp.log, sp.bin, sp.env, sp.args...)
 		if err != nil {
 			s.Stop()
 			return err

@@ -130,7 +130,8 @@ workload "server" {
 // startZtunnel writes two agent configs into dir (which holds the PKI) and
 // starts agent B (exposing the backends) and agent A (upstream listeners),
 // waits until both are ready and the tunnel carries a round trip.
-func startZtunnel(bin, dir, logLevel string, b *backends) (*system, error) {
+func startZtunnel(bin, dir string, o *options, b *backends) (*system, error) {
+	logLevel := o.LogLevel
 	p, err := freePorts(6)
 	if err != nil {
 		return nil, err
@@ -159,6 +160,7 @@ func startZtunnel(bin, dir, logLevel string, b *backends) (*system, error) {
 			bin:   bin,
 			args:  []string{"agent", "--config", filepath.Join(dir, a.name+".hcl")},
 			ready: httpReady("http://" + a.admin + "/readyz"),
+			env:   o.AgentEnv,
 		})
 	}
 	return s, s.start()
