@@ -166,6 +166,9 @@ func (p *pool) get(ctx context.Context, key poolKey, pins []string) (*session, e
 func (p *pool) release(s *session) {
 	if s.streams.Add(-1) == 0 {
 		s.idleSince.Store(time.Now().UnixNano())
+		if s.draining.Load() {
+			p.sweep(time.Now()) // a drained session closes now, not at the next tick
+		}
 	}
 }
 

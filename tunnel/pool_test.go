@@ -113,3 +113,23 @@ func TestNoEndpoint(t *testing.T) {
 		return contains(logs.String(), "tunnel: no endpoint for "+idPay)
 	})
 }
+
+func TestDrainPeerLetsStreamsFinish(t *testing.T) {
+	e := newEnv(t, envOpts{backend: serve(t, echo)})
+	c := dial(t, e.upstream)
+	roundTrip(t, c, "hello")
+	e.client.DrainPeer(e.server.Addr().String())
+	roundTrip(t, c, "still flowing")
+	c2 := dial(t, e.upstream) // a new stream gets a new session
+	roundTrip(t, c2, "new")
+	if n := e.client.Status().Totals.OutboundTunnels; n != 2 {
+		t.Fatalf("%d outbound tunnels, want the draining one and a new one", n)
+	}
+	c.CloseWrite()
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("draining stream ended with %v, want a clean EOF", err)
+	}
+	eventually(t, "the drained session to close", func() bool {
+		return e.client.Status().Totals.OutboundTunnels == 1
+	})
+}

@@ -235,6 +235,20 @@ func (t *Tunnel) ClosePeer(addr string) {
 	}
 }
 
+// DrainPeer stops giving new streams to the outbound sessions to addr (a
+// peer that left gracefully and is draining) and lets their open streams
+// finish; each session closes once it has none. Use ClosePeer for a peer
+// that died: closing a draining peer's sessions would cut the streams it
+// is trying to finish.
+func (t *Tunnel) DrainPeer(addr string) {
+	for _, s := range t.sessionList() {
+		if s.direction == DirOutbound && s.addr == addr {
+			s.draining.Store(true)
+		}
+	}
+	t.pool.sweep(time.Now())
+}
+
 // Shutdown drains: it stops accepting on every listener, sends GoAway on
 // every session, waits for open streams to end until ctx is done, then
 // resets the rest and closes everything. It returns how many streams were
