@@ -144,6 +144,9 @@ func (p *pool) get(ctx context.Context, key poolKey, pins []string) (*session, e
 			b.failures++
 			delay := min(backoffMin<<min(b.failures-1, 16), backoffMax)
 			b.until = time.Now().Add(delay)
+			if len(ps.sessions) == 0 {
+				delete(p.peers, key) // no state is kept for peers we never reached
+			}
 		}
 		p.mu.Unlock()
 		d.sess, d.err = s, err
@@ -194,6 +197,11 @@ func (p *pool) sweep(now time.Time) {
 		ps.sessions = kept
 		if len(kept) == 0 && ps.dial == nil {
 			delete(p.peers, key)
+		}
+	}
+	for addr, b := range p.backoff {
+		if now.Sub(b.until) > backoffMax {
+			delete(p.backoff, addr) // long past: the next failure starts over
 		}
 	}
 	p.mu.Unlock()
