@@ -160,3 +160,56 @@ func TestHandshakeRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestPins(t *testing.T) {
+	ca := identitytest.NewCA(t, testTD)
+	dir := t.TempDir()
+	payLeaf := ca.Issue(t, idPay)
+	cert, key := payLeaf.WriteFiles(t, dir, "pay")
+	payStore, err := identity.NewStore(identity.StoreConfig{
+		TrustDomain: testTD, BundleFile: ca.WriteBundle(t, dir),
+		Workloads: []identity.WorkloadConfig{{ID: idPay, CertFile: cert, KeyFile: key}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPin := identity.Pin(ca.Issue(t, idPay).Cert)
+	for _, tc := range []struct {
+		name string
+		pins []string
+		ok   bool
+	}{
+		{"matching pin", []string{otherPin, identity.Pin(payLeaf.Cert)}, true},
+		{"no matching pin", []string{otherPin}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOpts{ca: ca, backend: serve(t, echo),
+				serverConfig: func(c *Config) { c.TLS = payStore },
+				clientConfig: func(c *Config) { c.Upstreams[0].Pins = tc.pins }})
+			if tc.ok {
+				roundTrip(t, dial(t, e.upstream), "pinned")
+				return
+			}
+			expectReset(t, e.upstream)
+			hs, _ := e.clientMetrics.snapshot()
+			if !slices.Equal(hs, []string{"outbound/failed/pin_mismatch"}) {
+				t.Fatalf("handshakes %v, want [outbound/failed/pin_mismatch]", hs)
+			}
+		})
+	}
+}
+
+func TestBackendUnreachable(t *testing.T) {
+	var logs logBuffer
+	e := newEnv(t, envOpts{backend: deadAddr(t), clientConfig: func(c *Config) { c.Logger = logs.logger() }})
+	expectReset(t, e.upstream)
+	eventually(t, "the reason to be logged", func() bool {
+		return strings.Contains(logs.String(), "tunnel: stream refused: BACKEND_UNREACHABLE")
+	})
+	// With a second endpoint whose backend is up, the same attempt succeeds.
+	good := newEnv(t, envOpts{ca: e.ca, backend: serve(t, echo)})
+	e.resolver.set(e.server.Addr().String(), good.server.Addr().String())
+	for range 2 { // the round robin starts on each endpoint once
+		roundTrip(t, dial(t, e.upstream), "via the other endpoint")
+	}
+}
