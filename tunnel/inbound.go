@@ -163,17 +163,26 @@ func (t *Tunnel) handshake(c net.Conn) {
 // serveStream reads a stream's header, decides, dials the backend and
 // splices. Every refusal is answered with its status code.
 func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
-	s.streams.Add(1)
-	defer s.streams.Add(-1)
-	st.SetReadDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
-	h, err := ReadHeader(st)
-	st.SetReadDeadline(time.Time{})
 	refuse := func(code Code, msg string) {
 		buf := AppendReply(nil, Reply{Version: WireVersion, Code: code, Msg: msg})
 		st.SetWriteDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
 		st.Write(buf)
 		st.Close()
 	}
+	// A peer's streams are bounded before anything is read, so streams
+	// that never send a header cannot pile up either. The caller moves on
+	// to another endpoint.
+	if n := s.streams.Add(1); int(n) > 2*t.cfg.StreamsPerSession {
+		s.streams.Add(-1)
+		t.inLog.Warn("too many streams on one tunnel, stream refused", "peer", s.source, "limit", 2*t.cfg.StreamsPerSession)
+		t.metrics.Stream(DirInbound, s.source, s.target, ResultFailed)
+		refuse(CodeOverloaded, "")
+		return
+	}
+	defer s.streams.Add(-1)
+	st.SetReadDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
+	h, err := ReadHeader(st)
+	st.SetReadDeadline(time.Time{})
 	if err != nil {
 		code := CodeBadHeader
 		if errors.Is(err, ErrUnsupportedVersion) {
@@ -192,8 +201,6 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 	port, backend, code := t.exposes.Load().lookup(local, int(h.Port))
 	if t.draining.Load() {
 		code = CodeNotServing
-	} else if int(s.streams.Load()) > 2*t.cfg.StreamsPerSession {
-		code = CodeOverloaded
 	}
 	if code != CodeOK {
 		t.inLog.Info("stream refused", "source", s.source, "target", local, "port", port, "code", code)

@@ -143,3 +143,27 @@ func (r *revocableTLS) Recheck(cs tls.ConnectionState) error {
 	}
 	return r.TLSProvider.Recheck(cs)
 }
+
+func TestInboundStreamLimit(t *testing.T) {
+	ca := identitytest.NewCA(t, testTD)
+	e := newEnv(t, envOpts{ca: ca, backend: serve(t, echo), serverConfig: func(c *Config) { c.StreamsPerSession = 1 }})
+	ym := rawSession(t, e, idPay)
+	var held []*yamux.Stream
+	for range 2 { // 2 x StreamsPerSession silent streams are accepted...
+		st, err := ym.OpenStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, st)
+	}
+	eventually(t, "the streams to be taken", func() bool { return e.server.sessionList()[0].streams.Load() == 2 })
+	st, err := ym.OpenStream() // ...the next one is refused at once
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetDeadline(time.Now().Add(waitLong))
+	if r, err := ReadReply(st); err != nil || r.Code != CodeOverloaded {
+		t.Fatalf("reply %v, %v; want OVERLOADED", r.Code, err)
+	}
+	_ = held
+}
