@@ -114,6 +114,9 @@ func (a *Agent) Start(ctx context.Context) error {
 		a.log.Warn("no policy block: every stream is denied")
 	}
 	a.setPolicy(pol)
+	for _, w := range unreachableUpstreams(cfg, pol) {
+		a.log.Warn(w)
+	}
 
 	a.static = discovery.NewStatic(staticPeers(cfg))
 	tcfg := tunnelConfig(cfg)

@@ -8,12 +8,13 @@ import (
 
 	"github.com/ztunnel-dev/ztunnel/config"
 	"github.com/ztunnel-dev/ztunnel/discovery"
+	"github.com/ztunnel-dev/ztunnel/policy"
 )
 
 // Check loads everything Start would load (certificates against the bundle,
 // the policy and its tests, gossip keys) without binding any port, and
-// returns every problem found. `ztunnel validate` uses it.
-func Check(cfg *config.Config) error {
+// returns warnings and every problem found. `ztunnel validate` uses it.
+func Check(cfg *config.Config) (warnings []string, err error) {
 	var errs []error
 	enroll := false
 	for _, w := range cfg.Workloads {
@@ -27,13 +28,31 @@ func Check(cfg *config.Config) error {
 			errs = append(errs, err)
 		}
 	}
-	if _, err := loadPolicy(cfg); err != nil {
+	if pol, err := loadPolicy(cfg); err != nil {
 		errs = append(errs, err)
+	} else {
+		warnings = unreachableUpstreams(cfg, pol)
 	}
 	if cfg.Gossip != nil {
 		if _, err := discovery.LoadKeyFile(cfg.Gossip.KeyFile); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return warnings, errors.Join(errs...)
+}
+
+// unreachableUpstreams names the upstreams that pol denies whatever the
+// port and time: usually a typo in an ID or a forgotten rule. The receiving
+// agent may hold another policy, so this is a warning, not an error.
+func unreachableUpstreams(cfg *config.Config, pol *policy.Policy) []string {
+	var out []string
+	for _, w := range cfg.Workloads {
+		for _, u := range w.Upstreams {
+			if !pol.MayAllow(w.ID, u.Target) {
+				out = append(out, fmt.Sprintf("upstream %q of workload %q: the policy denies %s -> %s on every port and at every time",
+					u.Name, w.Name, w.ID, u.Target))
+			}
+		}
+	}
+	return out
 }

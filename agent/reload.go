@@ -79,6 +79,9 @@ func (a *Agent) reload() error {
 	} else if pol.Version() != a.policy.Load().Version() {
 		a.setPolicy(pol)
 		a.log.Info("policy loaded", "file", cfg.Policy.File, "version", pol.Version())
+		for _, w := range unreachableUpstreams(cfg, pol) {
+			a.log.Warn(w)
+		}
 	}
 
 	if cfg != old {

@@ -26,7 +26,11 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
-	if err := agent.Check(cfg); err != nil {
+	warnings, err := agent.Check(cfg)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
