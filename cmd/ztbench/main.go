@@ -33,6 +33,8 @@ type options struct {
 	IdleSettle     time.Duration `json:"idle_settle_ns"`
 	LogLevel       string        `json:"log_level"`
 	AgentEnv       []string      `json:"agent_env,omitempty"`
+	Compare        []string      `json:"compare,omitempty"`
+	variants       []zVariant    // from Compare
 	JSON           string        `json:"-"`
 	ProfileDir     string        `json:"-"`
 	ProfileTime    time.Duration `json:"-"`
@@ -62,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.IdleSettle, "idle-settle", 500*time.Millisecond, "wait after opening the idle connections before reading RSS")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "the agents' log_level")
 	fs.StringArrayVar(&o.AgentEnv, "agent-env", nil, "KEY=VALUE added to the agents' environment (repeatable), e.g. GOMAXPROCS=1")
+	fs.StringArrayVar(&o.Compare, "compare", nil, "'NAME=BINARY [KEY=VALUE ...]': also measure this ztunnel build (and agent environment) as path NAME (repeatable)")
 	fs.StringVar(&o.JSON, "json", "bench/results/latest.json", "write the results here as JSON (empty: do not)")
 	fs.StringVar(&o.ProfileDir, "profile-dir", "", "after the rounds, take CPU, heap and goroutine profiles of both agents per phase into this folder")
 	fs.DurationVar(&o.ProfileTime, "profile-time", 5*time.Second, "length of each profiled phase")
@@ -89,6 +92,22 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, errUsage
 		}
 	}
+	seen := map[string]bool{}
+	for _, s := range knownSystems {
+		seen[s] = true
+	}
+	for _, c := range o.Compare {
+		v, err := parseVariant(c)
+		if err == nil && seen[v.name] {
+			err = fmt.Errorf("path name %q is taken", v.name)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "ztbench: --compare %q: %v\n", c, err)
+			return nil, errUsage
+		}
+		seen[v.name] = true
+		o.variants = append(o.variants, v)
+	}
 	switch {
 	case o.Rounds < 1:
 		fmt.Fprintln(stderr, "ztbench: --rounds must be at least 1")
@@ -104,6 +123,24 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errUsage
 	}
 	return o, nil
+}
+
+// parseVariant parses --compare's "NAME=BINARY [KEY=VALUE ...]".
+func parseVariant(s string) (zVariant, error) {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return zVariant{}, errors.New("empty")
+	}
+	name, bin, ok := strings.Cut(f[0], "=")
+	if !ok || name == "" || bin == "" || strings.ContainsAny(name, "/\\") {
+		return zVariant{}, errors.New("want NAME=BINARY first")
+	}
+	for _, kv := range f[1:] {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return zVariant{}, fmt.Errorf("%q is not KEY=VALUE", kv)
+		}
+	}
+	return zVariant{name: name, bin: bin, env: f[1:]}, nil
 }
 
 func contains(xs []string, x string) bool {
@@ -177,7 +214,7 @@ func bench(o *options, stdout, stderr io.Writer) error {
 			s.Stop()
 		}
 	}()
-	needPKI := contains(o.Systems, "ztunnel") || contains(o.Systems, "stunnel")
+	needPKI := contains(o.Systems, "ztunnel") || contains(o.Systems, "stunnel") || len(o.variants) > 0
 	if needPKI {
 		if _, err := os.Stat(o.Ztunnel); err != nil {
 			return fmt.Errorf("ztunnel binary %q: %w (run make build)", o.Ztunnel, err)
@@ -191,7 +228,7 @@ func bench(o *options, stdout, stderr io.Writer) error {
 		case "direct":
 			systems = append(systems, directSystem(b))
 		case "ztunnel":
-			s, err := startZtunnel(o.Ztunnel, dir, o, b)
+			s, err := startZtunnel(zVariant{"ztunnel", o.Ztunnel, o.AgentEnv}, dir, o.LogLevel, b)
 			if err != nil {
 				return fmt.Errorf("ztunnel: %w", err)
 			}
@@ -210,6 +247,13 @@ func bench(o *options, stdout, stderr io.Writer) error {
 			}
 			systems = append(systems, s)
 		}
+	}
+	for _, v := range o.variants {
+		s, err := startZtunnel(v, dir, o.LogLevel, b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", v.name, err)
+		}
+		systems = append(systems, s)
 	}
 	logf("systems ready: %s; %d rounds", names(systems), o.Rounds)
 

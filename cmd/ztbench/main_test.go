@@ -113,6 +113,13 @@ func TestParseFlags(t *testing.T) {
 		{"agent env", []string{"--agent-env", "GOMAXPROCS=1", "--agent-env", "GODEBUG=x=1"}, "", func(o *options) bool {
 			return len(o.AgentEnv) == 2 && o.AgentEnv[0] == "GOMAXPROCS=1"
 		}},
+		{"compare", []string{"--compare", "big=/tmp/zt GOMAXPROCS=1", "--compare", "plain=/tmp/zt2"}, "", func(o *options) bool {
+			return len(o.variants) == 2 && o.variants[0].name == "big" && o.variants[0].bin == "/tmp/zt" &&
+				len(o.variants[0].env) == 1 && len(o.variants[1].env) == 0
+		}},
+		{"compare taken name", []string{"--compare", "stunnel=/tmp/zt"}, `path name "stunnel" is taken`, nil},
+		{"compare without binary", []string{"--compare", "big"}, "want NAME=BINARY first", nil},
+		{"compare bad env", []string{"--compare", "big=/tmp/zt FOO"}, `"FOO" is not KEY=VALUE`, nil},
 		{"bad agent env", []string{"--agent-env", "GOMAXPROCS"}, `--agent-env "GOMAXPROCS" is not KEY=VALUE`, nil},
 		{"stray argument", []string{"now"}, `unexpected argument "now"`, nil},
 		{"unknown flag", []string{"--fast"}, "unknown flag: --fast", nil},
@@ -170,7 +177,7 @@ func TestGoals(t *testing.T) {
 			t.Errorf("goal %q: got %v met %v, want met %v", g.Name, g.Got, g.Met, want[i])
 		}
 	}
-	if got := r.Ratios[mConnRate]; got != 6 {
+	if got := r.Ratios["ztunnel"][mConnRate]; got != 6 {
 		t.Errorf("conn rate ratio = %v, want 6", got)
 	}
 	var out bytes.Buffer

@@ -53,14 +53,15 @@ type hostInfo struct {
 // results are the run's figures: every round and the medians per system,
 // ztunnel's ratios to stunnel and the goals.
 type results struct {
-	Time    time.Time          `json:"time"`
-	Host    hostInfo           `json:"host"`
-	Options *options           `json:"options"`
-	Systems []*systemResult    `json:"systems"`
-	Ratios  map[string]float64 `json:"ztunnel_to_stunnel,omitempty"`
-	Goals   []goal             `json:"goals,omitempty"`
-	Notes   []string           `json:"notes,omitempty"`
-	cols    []column
+	Time    time.Time       `json:"time"`
+	Host    hostInfo        `json:"host"`
+	Options *options        `json:"options"`
+	Systems []*systemResult `json:"systems"`
+	// Ratios are each ztunnel path's medians over stunnel's, by path.
+	Ratios map[string]map[string]float64 `json:"ratios_to_stunnel,omitempty"`
+	Goals  []goal                        `json:"goals,omitempty"`
+	Notes  []string                      `json:"notes,omitempty"`
+	cols   []column
 }
 
 func newResults(o *options, systems []*system, notes []string) *results {
@@ -116,9 +117,6 @@ func (r *results) finish() {
 		}
 	}
 	z, st := r.system("ztunnel"), r.system("stunnel")
-	if z == nil {
-		return
-	}
 	get := func(s *systemResult, k string) float64 {
 		if s == nil {
 			return math.NaN()
@@ -128,11 +126,22 @@ func (r *results) finish() {
 		}
 		return math.NaN()
 	}
-	r.Ratios = map[string]float64{}
-	for _, c := range r.cols {
-		if v := ratio(get(z, c.key), get(st, c.key)); !math.IsNaN(v) {
-			r.Ratios[c.key] = v
+	r.Ratios = map[string]map[string]float64{}
+	for _, s := range r.Systems {
+		if s == st || s.Name == "direct" {
+			continue
 		}
+		for _, c := range r.cols {
+			if v := ratio(get(s, c.key), get(st, c.key)); !math.IsNaN(v) {
+				if r.Ratios[s.Name] == nil {
+					r.Ratios[s.Name] = map[string]float64{}
+				}
+				r.Ratios[s.Name][c.key] = v
+			}
+		}
+	}
+	if z == nil {
+		return
 	}
 	check := func(name, want string, v float64, ok func(float64) bool) {
 		g := goal{Name: name, Want: want}
@@ -186,10 +195,14 @@ func (r *results) printTable(w io.Writer) {
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
-	if len(r.Ratios) > 0 {
-		row := []string{"ztunnel/stunnel"}
+	for _, s := range r.Systems {
+		ratios, ok := r.Ratios[s.Name]
+		if !ok {
+			continue
+		}
+		row := []string{s.Name + "/stunnel"}
 		for _, c := range r.cols {
-			v, ok := r.Ratios[c.key]
+			v, ok := ratios[c.key]
 			if !ok {
 				row = append(row, "-")
 				continue

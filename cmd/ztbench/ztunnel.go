@@ -48,8 +48,8 @@ log_level = %q
 
 trust {
   trust_domain = %q
-  bundle       = "pki/ca.crt"
-  crls         = ["pki/ca.crl"]
+  bundle       = "../pki/ca.crt"
+  crls         = ["../pki/ca.crl"]
 }
 
 tunnel {
@@ -67,8 +67,8 @@ policy {
 
 workload "client" {
   id   = %q
-  cert = "pki/client.crt"
-  key  = "pki/client.key"
+  cert = "../pki/client.crt"
+  key  = "../pki/client.key"
 
   upstream "echo" {
     listen = %q
@@ -94,8 +94,8 @@ log_level = %q
 
 trust {
   trust_domain = %q
-  bundle       = "pki/ca.crt"
-  crls         = ["pki/ca.crl"]
+  bundle       = "../pki/ca.crt"
+  crls         = ["../pki/ca.crl"]
 }
 
 tunnel {
@@ -113,8 +113,8 @@ policy {
 
 workload "server" {
   id   = %q
-  cert = "pki/server.crt"
-  key  = "pki/server.key"
+  cert = "../pki/server.crt"
+  key  = "../pki/server.key"
 
   expose {
     port    = %d
@@ -127,11 +127,22 @@ workload "server" {
 }
 `
 
-// startZtunnel writes two agent configs into dir (which holds the PKI) and
-// starts agent B (exposing the backends) and agent A (upstream listeners),
-// waits until both are ready and the tunnel carries a round trip.
-func startZtunnel(bin, dir string, o *options, b *backends) (*system, error) {
-	logLevel := o.LogLevel
+// zVariant is one ztunnel build to measure: the name it has in the table,
+// its binary and what it adds to the agents' environment.
+type zVariant struct {
+	name, bin string
+	env       []string
+}
+
+// startZtunnel writes two agent configs into dir/NAME (dir holds the PKI)
+// and starts agent B (exposing the backends) and agent A (upstream
+// listeners), waits until both are ready and the tunnel carries a round
+// trip.
+func startZtunnel(v zVariant, root, logLevel string, b *backends) (*system, error) {
+	dir := filepath.Join(root, v.name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	p, err := freePorts(6)
 	if err != nil {
 		return nil, err
@@ -150,17 +161,17 @@ func startZtunnel(bin, dir string, o *options, b *backends) (*system, error) {
 		}
 	}
 	s := &system{
-		Name: "ztunnel", Echo: echoA, Sink: sinkA,
+		Name: v.name, Echo: echoA, Sink: sinkA,
 		Admin: map[string]string{"agent-b": adminB, "agent-a": adminA},
 	}
 	for _, a := range []struct{ name, admin string }{{"b", adminB}, {"a", adminA}} {
 		s.specs = append(s.specs, procSpec{
-			name:  "ztunnel agent " + a.name,
+			name:  v.name + " agent " + a.name,
 			log:   filepath.Join(dir, "agent-"+a.name+".log"),
-			bin:   bin,
+			bin:   v.bin,
 			args:  []string{"agent", "--config", filepath.Join(dir, a.name+".hcl")},
 			ready: httpReady("http://" + a.admin + "/readyz"),
-			env:   o.AgentEnv,
+			env:   v.env,
 		})
 	}
 	return s, s.start()
