@@ -8,6 +8,7 @@ DESTDIR   ?=
 # Whole-suite limit; the suite is meant to stay well under it.
 TEST_TIMEOUT ?= 15m
 FUZZTIME  ?= 30s
+FUZZTIME_SHORT ?= 3s
 
 .PHONY: all build test lint e2e demo bench fuzz fuzz-short install clean
 
@@ -16,9 +17,11 @@ all: lint test
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ztunnel
 
-# All tests with the race detector. The e2e tests build the binary themselves.
+# All tests with the race detector (the e2e tests build the binary
+# themselves), then every fuzz target for a few seconds.
 test:
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	./scripts/fuzz.sh $(FUZZTIME_SHORT)
 
 e2e:
 	$(GO) test -race -timeout $(TEST_TIMEOUT) -v ./e2e/...
