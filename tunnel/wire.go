@@ -40,7 +40,7 @@ import (
 // control records on it: u8 type | u8 len | len bytes of value. Unknown
 // types are skipped. Type 1, RESET, value u32 yamux stream ID: "I reset
 // my side of this stream". Its sender resets its local conn and does not
-// FIN the stream until it sees the receiver's FIN (or resetLinger passes);
+// FIN the stream until it sees the receiver's FIN (or 5 s, resetLinger, pass);
 // the receiver resets its local conn for that stream and closes it. A
 // FIN therefore always means a clean end of writes, and a reset on either
 // side reaches the application on the other side as a reset.
