@@ -56,6 +56,13 @@ func (g *Gossip) rebuildLocked() {
 		}
 	}
 	slices.Sort(names)
+	alive := int64(0)
+	for _, m := range g.members {
+		if m.State == StateAlive {
+			alive++
+		}
+	}
+	g.alive.Store(alive)
 	for _, name := range names {
 		c := g.catalogs[name]
 		add(c.TunnelAddr, c.Workloads)

@@ -40,12 +40,12 @@ func (d *delegate) NotifyMsg(b []byte) {
 	case msg.Chunk != nil:
 		g.mu.Lock()
 		fresh := g.applyChunkLocked(msg.Chunk)
+		g.mu.Unlock()
 		if fresh && len(b) <= chunkBudget {
 			// Gossip it on: memberlist only retransmits what the origin
 			// queued, which would reach few members of a large cluster.
 			g.queue.QueueBroadcast(newBroadcast(msg.Chunk.Node, msg.Chunk.Index, append([]byte(nil), b...)))
 		}
-		g.mu.Unlock()
 	case msg.Pull != nil:
 		g.servePull(msg.Pull)
 	case msg.State != nil:

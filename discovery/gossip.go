@@ -28,6 +28,7 @@ type Gossip struct {
 	ml      atomic.Pointer[memberlist.Memberlist]
 	snap    atomic.Pointer[map[string][]string] // workload ID -> addresses, best first
 	stats   counters
+	alive   atomic.Int64 // alive members, self included; set by rebuildLocked
 	jobs    chan sendJob // TCP sends done by the workers, never by a delegate
 
 	started atomic.Bool
@@ -88,12 +89,9 @@ func New(cfg Config) (*Gossip, error) {
 		retransmit = 4
 	}
 	g.queue = &memberlist.TransmitLimitedQueue{
-		NumNodes: func() int {
-			if ml := g.ml.Load(); ml != nil {
-				return ml.NumMembers()
-			}
-			return 1
-		},
+		// Our own count, not ml.NumMembers: that takes memberlist's node
+		// lock, which memberlist holds while it calls our event delegate.
+		NumNodes:       func() int { return max(int(g.alive.Load()), 1) },
 		RetransmitMult: retransmit,
 	}
 	g.mu.Lock()
@@ -170,6 +168,14 @@ func (g *Gossip) Start(ctx context.Context) error {
 	}
 	g.ml.Store(ml)
 	g.started.Store(true)
+	// Announce our catalog by gossip too, so members that learn of us from
+	// others need neither a push-pull with us nor a pull.
+	g.mu.Lock()
+	chunks := splitCatalog(g.local, chunkBudget)
+	g.mu.Unlock()
+	for _, c := range chunks {
+		g.queue.QueueBroadcast(newBroadcast(c.Node, c.Index, encodeChunk(c)))
+	}
 	ctx, g.cancel = context.WithCancel(ctx)
 	for range 4 {
 		g.goBackground(func() { g.sendLoop(ctx) })
@@ -209,14 +215,16 @@ func (g *Gossip) SetLocal(tunnelAddr string, workloads []Workload) error {
 	}
 	g.mu.Lock()
 	g.local = catalog{Node: g.cfg.NodeName, Gen: g.local.Gen + 1, TunnelAddr: tunnelAddr, Workloads: cloneWorkloads(workloads)}
-	for _, c := range splitCatalog(g.local, chunkBudget) {
-		g.queue.QueueBroadcast(newBroadcast(c.Node, c.Index, encodeChunk(c)))
-	}
+	chunks := splitCatalog(g.local, chunkBudget)
 	g.rebuildLocked()
 	if self := g.members[g.cfg.NodeName]; self != nil {
 		g.emitLocked(EventUpdate, self)
 	}
 	g.mu.Unlock()
+	// Queued without mu: the queue calls back into NumNodes.
+	for _, c := range chunks {
+		g.queue.QueueBroadcast(newBroadcast(c.Node, c.Index, encodeChunk(c)))
+	}
 	if ml := g.ml.Load(); ml != nil && g.started.Load() {
 		// UpdateNode waits for the new metadata to be broadcast; its error
 		// only means "not yet sent", the broadcast still goes out.
