@@ -53,6 +53,9 @@ type fileRef struct {
 	key    string    // e.g. "trust.bundle"
 	rng    hcl.Range // the value's range
 	secret string    // what the file holds when it must be private, e.g. "private key"
+	// optional files may be missing: the enroll token is needed only until
+	// the first certificate is stored, and operators delete it after that.
+	optional bool
 }
 
 // parse is Parse, also returning the files to check and the problems.
@@ -91,6 +94,9 @@ func checkFiles(refs []fileRef, p *problems) []string {
 	var warnings []string
 	for _, r := range refs {
 		fi, err := os.Stat(r.path)
+		if r.optional && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err == nil && fi.IsDir() {
 			p.add(r.rng, "%s: %q is a directory; expected a file", r.key, r.path)
 			continue

@@ -46,6 +46,9 @@ func (b *builder) certSource(fw *fileWorkload, key string, w *Workload) {
 		}
 		if b.required(e.TokenFile, key+".enroll.token_file", e.Range, "the file holding the one-time join token") {
 			w.Enroll.TokenFile = b.path(e.TokenFile, key+".enroll.token_file", "enroll token")
+			if w.Enroll.TokenFile != "" {
+				b.refs[len(b.refs)-1].optional = true
+			}
 		}
 		return
 	}
