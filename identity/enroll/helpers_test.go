@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/ztunnel-dev/ztunnel/identity/ca"
 )
@@ -35,7 +38,7 @@ func newTestCA(tb testing.TB, svidTTL time.Duration) *testCA {
 	if err := ca.Init(dir, td, 0); err != nil {
 		tb.Fatalf("ca.Init: %v", err)
 	}
-	c := &testCA{tb: tb, dir: dir, addr: "127.0.0.1:0", cfg: ca.ServeConfig{Dir: dir, SVIDTTL: svidTTL, RateBurst: 1000, RatePerSecond: 1000}}
+	c := &testCA{tb: tb, dir: dir, addr: "127.0.0.1:0", cfg: ca.ServeConfig{Dir: dir, SVIDTTL: svidTTL, RateBurst: 1000, RatePerSecond: 1000, Logger: testLogger(tb, "ca")}}
 	c.start()
 	tb.Cleanup(func() {
 		if c.stop != nil {
@@ -96,6 +99,7 @@ func (c *testCA) config(id, token string) Config {
 		Server: c.addr, TrustBundle: filepath.Join(c.dir, ca.CertFile), TrustDomain: td, ID: id,
 		TokenFile: tf, CertFile: filepath.Join(data, "w.crt"), KeyFile: filepath.Join(data, "w.key"),
 		Timeout: 5 * time.Second, MinBackoff: 100 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
+		Logger: testLogger(c.tb, "enroll"),
 	}
 }
 
@@ -155,4 +159,16 @@ func startImpostor(tb testing.TB, addr, certFile, keyFile string) {
 	srv := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	tb.Cleanup(func() { srv.Close() })
+}
+
+// testLogger logs through tb.Log (shown with -v or on failure).
+func testLogger(tb testing.TB, name string) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Debug, Output: tbWriter{tb}, TimeFormat: "15:04:05.000"})
+}
+
+type tbWriter struct{ tb testing.TB }
+
+func (w tbWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
