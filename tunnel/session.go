@@ -44,12 +44,17 @@ type session struct {
 // closeWith closes the session for why (an End constant) unless it is
 // already closed: GoAway first (yamux's Close sends none), then Close. Its
 // streams see a dead session and reset their local conns.
+//
+// The TCP conn is closed before the TLS conn: tls.Conn.Close first writes
+// a close_notify alert, which can block for seconds on a peer that stopped
+// reading, and a peer sees a cut session as a dead one either way.
 func (s *session) closeWith(why string) {
 	s.why.CompareAndSwap(nil, &why)
 	s.draining.Store(true)
 	if !s.ym.IsClosed() {
 		goAway(s.ym)
 	}
+	s.conn.NetConn().Close()
 	s.ym.Close()
 }
 

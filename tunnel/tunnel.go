@@ -258,7 +258,7 @@ func (t *Tunnel) Shutdown(ctx context.Context) (int, error) {
 	t.closeListeners()
 	for _, s := range t.sessionList() {
 		s.draining.Store(true)
-		goAway(s.ym)
+		go goAway(s.ym)
 	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -298,9 +298,15 @@ func (t *Tunnel) Close() error {
 // session would reach the peer as a clean FIN, a dead session as a reset.
 func (t *Tunnel) cutAll(why string) int {
 	live := t.reg.snapshot()
+	var wg sync.WaitGroup
 	for _, s := range t.sessionList() {
-		s.closeWith(why)
+		wg.Add(1)
+		go func() { // in parallel: each may wait a moment for its GoAway
+			defer wg.Done()
+			s.closeWith(why)
+		}()
 	}
+	wg.Wait()
 	n := 0
 	for _, ls := range live {
 		if ls.cut(why) {
