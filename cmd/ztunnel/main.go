@@ -32,8 +32,8 @@ func commands() map[string]command {
 		"agent":        {"agent --config FILE                 run the daemon", runAgent},
 		"validate":     {"validate --config FILE [--print]    check config and policy", runValidate},
 		"ca init":      {"ca init --dir DIR --trust-domain TD [--ttl 87600h]", runCAInit},
-		"ca serve":     {"ca serve --dir DIR --listen ADDR [--svid-ttl 1h]", notYet("ca serve")},
-		"ca token":     {"ca token --dir DIR --id SPIFFE_ID [--ttl 1h]", notYet("ca token")},
+		"ca serve":     {"ca serve --dir DIR --listen ADDR [--svid-ttl 1h]", runCAServe},
+		"ca token":     {"ca token --dir DIR --id SPIFFE_ID [--ttl 1h]", runCAToken},
 		"cert issue":   {"cert issue --ca DIR --id SPIFFE_ID --out PREFIX [--ttl 24h]", runCertIssue},
 		"cert revoke":  {"cert revoke --ca DIR (--cert FILE | --serial HEX)", runCertRevoke},
 		"cert inspect": {"cert inspect FILE", runCertInspect},
@@ -147,13 +147,6 @@ func noArgs(fs *pflag.FlagSet, stderr io.Writer) bool {
 func fail(stderr io.Writer, err error) int {
 	fmt.Fprintf(stderr, "error: %v\n", err)
 	return 1
-}
-
-func notYet(name string) func([]string, io.Writer, io.Writer) int {
-	return func(_ []string, _, stderr io.Writer) int {
-		fmt.Fprintf(stderr, "ztunnel %s: not supported yet\n", name)
-		return 1
-	}
 }
 
 func runVersion(args []string, stdout, stderr io.Writer) int {
