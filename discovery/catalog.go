@@ -132,10 +132,16 @@ func (g *Gossip) applyChunkLocked(c *chunk) bool {
 	return true
 }
 
-// stateLocked lists the catalogs to send in a push-pull: ours and those of
-// members not known to be gone.
-func (g *Gossip) stateLocked() []catalog {
+// stateLocked lists the catalogs to send in a push-pull. A joining member
+// gets ours and those of every member not known to be gone, so it can
+// resolve at once; a periodic push-pull carries only ours (members learn
+// the rest from gossip, and pull what their metadata says they miss), which
+// keeps the periodic cost independent of the cluster size.
+func (g *Gossip) stateLocked(join bool) []catalog {
 	out := []catalog{g.local}
+	if !join {
+		return out
+	}
 	for name, c := range g.catalogs {
 		if m := g.members[name]; m != nil && (m.State == StateDead || m.State == StateLeft) {
 			continue

@@ -38,6 +38,10 @@ const (
 	maxChunks       = 4096
 	maxStateNodes   = 8192
 	maxMessageBytes = 32 << 20
+	// maxJoinState bounds the catalogs sent to a joining member; memberlist
+	// refuses push-pull states over 20 MiB. What is left out is repaired by
+	// pulls.
+	maxJoinState = 8 << 20
 	// maxMetaBytes is memberlist's node metadata limit (it panics above).
 	maxMetaBytes = 512
 	// chunkBudget bounds a broadcast chunk so it fits a gossip UDP packet
@@ -128,13 +132,23 @@ func encodeChunk(c chunk) []byte {
 	return b
 }
 
-func encodeState(cs []catalog) []byte {
-	b := []byte{wireVersion, msgState}
-	b = binary.AppendUvarint(b, uint64(len(cs)))
+func encodeState(cs []catalog) []byte { return encodeStateLimit(cs, maxMessageBytes) }
+
+// encodeStateLimit encodes the catalogs in order, stopping before the one
+// that would take the body past limit bytes (the first is always included).
+func encodeStateLimit(cs []catalog, limit int) []byte {
+	var body []byte
+	n := 0
 	for _, c := range cs {
-		b = appendCatalogBody(b, c)
+		next := appendCatalogBody(body, c)
+		if n > 0 && len(next) > limit {
+			break
+		}
+		body, n = next, n+1
 	}
-	return b
+	b := []byte{wireVersion, msgState}
+	b = binary.AppendUvarint(b, uint64(n))
+	return append(b, body...)
 }
 
 func encodePull(p pullRequest) []byte {

@@ -105,7 +105,7 @@ func (d *delegate) LocalState(join bool) []byte {
 	g := d.g
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return encodeState(g.stateLocked())
+	return encodeStateLimit(g.stateLocked(join), maxJoinState)
 }
 
 func (d *delegate) MergeRemoteState(buf []byte, join bool) {
