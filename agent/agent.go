@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/ztunnel-dev/ztunnel/config"
 	"github.com/ztunnel-dev/ztunnel/discovery"
 	"github.com/ztunnel-dev/ztunnel/identity"
+	"github.com/ztunnel-dev/ztunnel/identity/enroll"
 	"github.com/ztunnel-dev/ztunnel/policy"
 	"github.com/ztunnel-dev/ztunnel/tunnel"
 )
@@ -59,6 +59,9 @@ type Agent struct {
 	certCheck chan struct{} // a reload asks watchCerts to look again
 	stopOnce  sync.Once
 	closeOnce sync.Once
+	// enrollers renew enrolled workloads' certificates, by workload name;
+	// written only by Start, before any reader runs.
+	enrollers map[string]*enroll.Client
 	wg        sync.WaitGroup
 }
 
@@ -73,8 +76,9 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		notify:    newNotifier(),
 		stop:      make(chan struct{}),
 		certCheck: make(chan struct{}, 1),
+		enrollers: map[string]*enroll.Client{},
 	}
-	a.cfg.Store(cfg)
+	a.cfg.Store(withEnrollPaths(cfg))
 	a.metrics = newMetrics(a)
 	return a, nil
 }
@@ -92,14 +96,12 @@ func (a *Agent) Start(ctx context.Context) error {
 	for _, w := range cfg.Warnings {
 		a.log.Warn(w)
 	}
-	for _, w := range cfg.Workloads {
-		if w.Enroll != nil {
-			return fmt.Errorf("agent: workload %q: enroll blocks are not supported yet; give cert and key files", w.Name)
-		}
-	}
 	a.log.Info("starting", "node", cfg.NodeName, "version", a.opts.Version, "config", cfg.File,
 		"revocation", cfg.Trust.Revocation)
 
+	if err := a.startEnrollment(ctx, cfg); err != nil {
+		return err
+	}
 	store, err := newStore(cfg, a.log.Named("identity"))
 	if err != nil {
 		return err
@@ -181,6 +183,7 @@ func (a *Agent) Start(ctx context.Context) error {
 		go a.watchdog(iv)
 	}
 
+	a.runEnrollment()
 	a.ready.Store(true)
 	a.setReloadStatus("start", nil)
 	if err := a.notify.Notify("READY=1"); err != nil {

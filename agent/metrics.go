@@ -135,6 +135,12 @@ var (
 		"Seconds until the workload's certificate expires (negative once expired).", []string{"workload"}, nil)
 	membersDesc = prometheus.NewDesc("ztunnel_gossip_members",
 		"Gossip members by state.", []string{"state"}, nil)
+	nextRenewalDesc = prometheus.NewDesc("ztunnel_enroll_next_renewal_seconds",
+		"Seconds until an enrolled workload's next certificate renewal.", []string{"workload"}, nil)
+	reachableDesc = prometheus.NewDesc("ztunnel_enroll_server_reachable",
+		"1 when the CA server answered the workload's last request.", []string{"workload"}, nil)
+	renewalsDesc = prometheus.NewDesc("ztunnel_enroll_renewals_total",
+		"Certificate renewals of enrolled workloads by result (ok, error).", []string{"workload", "result"}, nil)
 	readyDesc = prometheus.NewDesc("ztunnel_ready",
 		"1 when the agent is ready (listeners up, every workload holding a valid certificate).", nil, nil)
 )
@@ -142,6 +148,9 @@ var (
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- certExpiryDesc
 	ch <- membersDesc
+	ch <- nextRenewalDesc
+	ch <- reachableDesc
+	ch <- renewalsDesc
 	ch <- readyDesc
 }
 
@@ -162,6 +171,20 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		for state, n := range counts {
 			ch <- prometheus.MustNewConstMetric(membersDesc, prometheus.GaugeValue, float64(n), state)
 		}
+	}
+	for _, e := range c.a.enrollers {
+		st := e.Status()
+		id := st.ID
+		if !st.NextRenewal.IsZero() {
+			ch <- prometheus.MustNewConstMetric(nextRenewalDesc, prometheus.GaugeValue, st.NextRenewal.Sub(now).Seconds(), id)
+		}
+		reachable := 0.0
+		if st.ServerReachable {
+			reachable = 1
+		}
+		ch <- prometheus.MustNewConstMetric(reachableDesc, prometheus.GaugeValue, reachable, id)
+		ch <- prometheus.MustNewConstMetric(renewalsDesc, prometheus.CounterValue, float64(st.Renewals), id, "ok")
+		ch <- prometheus.MustNewConstMetric(renewalsDesc, prometheus.CounterValue, float64(st.RenewalFailures), id, "error")
 	}
 	ready := 0.0
 	if c.a.Ready() == nil {

@@ -42,13 +42,14 @@ func (a *Agent) Reload(source string) error {
 
 func (a *Agent) reload() error {
 	old := a.cfg.Load()
-	cfg, err := config.Load(old.File)
+	loaded, err := config.Load(old.File)
 	if err != nil {
 		return fmt.Errorf("config not reloaded: %w", err)
 	}
+	cfg := withEnrollPaths(loaded)
 	for _, w := range cfg.Workloads {
-		if w.Enroll != nil {
-			return fmt.Errorf("config not reloaded: workload %q: enroll blocks are not supported yet", w.Name)
+		if _, enrolled := a.enrollers[w.Name]; (w.Enroll != nil) != enrolled {
+			return fmt.Errorf("config not reloaded: workload %q: adding or removing an enroll block needs a restart", w.Name)
 		}
 	}
 	if cfg.Tunnel.Listen != old.Tunnel.Listen || cfg.Admin.Listen != old.Admin.Listen ||

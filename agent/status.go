@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ztunnel-dev/ztunnel/identity"
+	"github.com/ztunnel-dev/ztunnel/identity/enroll"
 	"github.com/ztunnel-dev/ztunnel/tunnel"
 )
 
@@ -35,6 +36,9 @@ type WorkloadStatus struct {
 	Pin              string    `json:"pin,omitempty"`
 	Upstreams        []string  `json:"upstreams,omitempty"` // "name listen -> target"
 	Exposes          []string  `json:"exposes,omitempty"`   // "port -> backend"
+	// Enroll is the renewal state of a workload whose certificate comes
+	// from the CA server.
+	Enroll *enroll.Status `json:"enroll,omitempty"`
 }
 
 // PolicyStatus is the policy in force.
@@ -63,7 +67,7 @@ func (a *Agent) Status() Status {
 	}
 	store := a.store.Load()
 	for _, w := range cfg.Workloads {
-		ws := WorkloadStatus{Name: w.Name, ID: w.ID, State: "missing"}
+		ws := WorkloadStatus{Name: w.Name, ID: w.ID, State: "missing", Enroll: a.enrollStatus(w.Name)}
 		if store != nil {
 			if c := store.Current(w.ID); c != nil {
 				ws.Serial, ws.NotAfter, ws.Pin = c.Serial, c.NotAfter.UTC(), c.Pin
