@@ -15,8 +15,9 @@
 //     pprof on the admin listener.
 //   - stunnel: app -> client stunnel -> TLS 1.3 with a client certificate
 //     (verifyChain, requireCert, CRL) -> server stunnel -> backend, logging
-//     only warnings. Missing stunnel is reported and the path skipped
-//     (--install-stunnel installs stunnel4 with apt-get when root).
+//     only warnings. When stunnel is missing and ztbench runs as root it
+//     installs stunnel4 with apt-get (--install-stunnel=false: do not);
+//     otherwise it says so and skips the path.
 //
 // Both TLS paths use the same CA and leaf certificates (ECDSA, made with
 // `ztunnel ca init` and `ztunnel cert issue`). Every socket has TCP_NODELAY.
@@ -47,6 +48,10 @@
 // agents take a CPU profile, saves heap and goroutine profiles while the
 // idle connections are held, and the agents' cumulative allocation
 // profiles; read them with `go tool pprof -top FILE`.
+//
+// --compare 'NAME=BINARY [KEY=VALUE ...]' adds another ztunnel build (and
+// agent environment, e.g. GOMAXPROCS=1) as one more path of the same run,
+// so that a data-plane change is judged against the same machine noise.
 //
 // No test asserts a speed; ztbench is not part of `make test`.
 package main

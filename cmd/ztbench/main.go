@@ -52,7 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Ztunnel, "ztunnel", "bin/ztunnel", "the ztunnel binary to benchmark")
 	fs.StringVar(&o.Stunnel, "stunnel", "", "stunnel binary (default: stunnel4 or stunnel from $PATH)")
-	fs.BoolVar(&o.InstallStunnel, "install-stunnel", false, "when stunnel is missing and we are root, apt-get install stunnel4")
+	fs.BoolVar(&o.InstallStunnel, "install-stunnel", true, "when stunnel is missing and we are root, apt-get install stunnel4")
 	fs.StringSliceVar(&o.Systems, "systems", knownSystems, "paths to measure: direct, ztunnel, stunnel")
 	fs.IntVar(&o.Rounds, "rounds", 3, "rounds; systems alternate within each round and medians are reported")
 	fs.DurationVar(&o.BulkTime, "bulk-time", 2*time.Second, "length of each throughput transfer")
