@@ -1,0 +1,464 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ztunnel-dev/ztunnel/discovery"
+)
+
+// The tests in this file run each agent as a `ztunnel agent` process in its
+// own network namespace (netns_helpers_test.go): gossip and tunnels cross
+// veth pairs and a bridge, and faults are made on the wire (a bridge port
+// that stops forwarding, netem) or to the process (SIGKILL). They need
+// root and skip with a message otherwise.
+
+// Fixed ports are safe here: each namespace has its own loopback and
+// addresses.
+const (
+	nsTunnelPort = "15008"
+	nsGossipPort = "7946"
+	nsUpstream   = "127.0.0.1:9001" // frontend's payments upstream, inside its host
+)
+
+// netnsMesh is a lab plus the shared PKI, gossip key and policy.
+type netnsMesh struct {
+	lab     *netLab
+	p       *pki
+	dir     string
+	keyFile string
+	policy  string
+}
+
+func newNetnsMesh(t *testing.T, hosts ...string) *netnsMesh {
+	t.Helper()
+	lab := newNetLab(t, hosts...)
+	m := &netnsMesh{lab: lab, p: newPKI(t), dir: t.TempDir()}
+	key, err := discovery.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.keyFile = filepath.Join(m.dir, "gossip.key")
+	writeFile(t, m.keyFile, key+"\n")
+	m.policy = filepath.Join(m.dir, "policy.hcl")
+	writeFile(t, m.policy, allowFrontendPolicy)
+	return m
+}
+
+// agentConfig is the part of every host's config that does not depend on
+// its workloads. Timeouts are short so that the tests stay short: a stale
+// session's stream gives up on its status after 3s, a dead peer's dial
+// after 2s.
+func (m *netnsMesh) agentConfig(h *nsHost, seed *nsHost) string {
+	join := ""
+	if seed != nil && seed != h {
+		join = fmt.Sprintf("join = [%q]", net.JoinHostPort(seed.ip, nsGossipPort))
+	}
+	tun := net.JoinHostPort(h.ip, nsTunnelPort)
+	gos := net.JoinHostPort(h.ip, nsGossipPort)
+	dataDir := filepath.Join(m.dir, h.name)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		m.lab.tb.Fatal(err)
+	}
+	return fmt.Sprintf(`
+node_name = %q
+data_dir = %q
+%s
+tunnel {
+  listen = %q
+  advertise = %q
+  handshake_timeout = "3s"
+  dial_timeout = "2s"
+}
+gossip {
+  listen = %q
+  advertise = %q
+  key_file = %q
+  %s
+}
+admin  { listen = "127.0.0.1:15000" }
+policy { file = %q }
+shutdown_timeout = "1s"
+`, h.name, dataDir, trustBlock(m.p), tun, tun, gos, gos, m.keyFile, join, m.policy)
+}
+
+// payments runs an agent in h exposing payments, backed by h.backend
+// answering with h's name.
+func (m *netnsMesh) payments(t *testing.T, h, seed *nsHost) *proc {
+	t.Helper()
+	c, k := m.p.issue(t, h.name, idPayments)
+	return m.startAgent(t, h, m.agentConfig(h, seed)+fmt.Sprintf(`
+workload "payments" {
+  id = %q
+  cert = %q
+  key = %q
+  expose {
+    port = 8443
+    backend = %q
+  }
+}
+`, idPayments, c, k, h.backend(t, h.name)))
+}
+
+// frontend runs an agent in h with the payments upstream at nsUpstream.
+func (m *netnsMesh) frontend(t *testing.T, h, seed *nsHost) *proc {
+	t.Helper()
+	c, k := m.p.issue(t, h.name, idFrontend)
+	return m.startAgent(t, h, m.agentConfig(h, seed)+fmt.Sprintf(`
+workload "frontend" {
+  id = %q
+  cert = %q
+  key = %q
+  upstream "payments" {
+    listen = %q
+    target = %q
+    port = 8443
+  }
+}
+`, idFrontend, c, k, nsUpstream, idPayments))
+}
+
+// startAgent runs `ip netns exec NS ztunnel agent` (ip execs the agent in
+// place, so the pid is the agent's) and waits until its /readyz answers.
+// At cleanup it is killed and reaped before the lab's namespaces go.
+func (m *netnsMesh) startAgent(t *testing.T, h *nsHost, hcl string) *proc {
+	t.Helper()
+	file := filepath.Join(m.dir, h.name+".hcl")
+	writeFile(t, file, hcl)
+	p := &proc{cmd: exec.Command("ip", "netns", "exec", h.ns, ztunnelBin, "agent", "--config", file), log: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			t.Errorf("agent %s did not exit after SIGKILL", h.name)
+		}
+		if t.Failed() {
+			t.Logf("log of agent %s:\n%s", h.name, p.log.String())
+		}
+	})
+	eventually(t, 10*time.Second, "agent "+h.name+" ready", func() bool {
+		select {
+		case err := <-p.done:
+			t.Fatalf("agent %s exited: %v\n%s", h.name, err, p.log.String())
+		default:
+		}
+		return h.adminGet("/readyz", nil) == nil
+	})
+	return p
+}
+
+// payers is the set of payments instances that h's agent knows alive.
+func payers(h *nsHost) []string {
+	var ms []discovery.Member
+	if h.adminGet("/v1/members", &ms) != nil {
+		return nil
+	}
+	var out []string
+	for _, mb := range ms {
+		for _, w := range mb.Workloads {
+			if w.ID == idPayments && mb.State == discovery.StateAlive {
+				out = append(out, mb.Name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// waitPayers waits until h knows exactly want alive and returns how long it took.
+func waitPayers(t *testing.T, h *nsHost, d time.Duration, want ...string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	eventually(t, d, fmt.Sprintf("%s to know payments at %v", h.name, want), func() bool {
+		return slices.Equal(payers(h), want)
+	})
+	return time.Since(start)
+}
+
+// spread asks n times through c's upstream and counts the instances that answered.
+func spread(t *testing.T, c *nsHost, n int) map[string]int {
+	t.Helper()
+	seen := map[string]int{}
+	for i := range n {
+		tag, err := c.ask(nsUpstream, fmt.Sprintf("pay %d", i), 10*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d from %s: %v", i, c.name, err)
+		}
+		seen[tag]++
+	}
+	return seen
+}
+
+// transfer sends size pseudo-random bytes from c through addr, half-closes
+// and checks the SHA-256 the backend answers. It returns the serving
+// instance and the throughput in MB/s.
+func transfer(t *testing.T, c *nsHost, addr string, size int, timeout time.Duration) (string, float64) {
+	t.Helper()
+	conn, err := c.dial(addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	start := time.Now()
+	werr := make(chan error, 1)
+	want := make(chan string, 1)
+	go func() {
+		rng := rand.NewChaCha8([32]byte{9})
+		h := sha256.New()
+		buf := make([]byte, 61<<10+3) // odd size: records never line up with writes
+		for sent := 0; sent < size; {
+			n := min(len(buf), size-sent)
+			_, _ = rng.Read(buf[:n])
+			h.Write(buf[:n])
+			if _, err := conn.Write(buf[:n]); err != nil {
+				werr <- fmt.Errorf("write after %d bytes: %w", sent, err)
+				return
+			}
+			sent += n
+		}
+		want <- hex.EncodeToString(h.Sum(nil))
+		werr <- conn.(*net.TCPConn).CloseWrite()
+	}()
+	r := bufio.NewReader(conn)
+	tag, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("no tag: %v", err)
+	}
+	got, err := io.ReadAll(r)
+	if err := <-werr; err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatalf("reading the hash: %v", err)
+	}
+	if w := <-want; string(got) != w {
+		t.Fatalf("backend hashed %q, sent %q: bytes were lost or changed", got, w)
+	}
+	secs := time.Since(start).Seconds()
+	return tag[:len(tag)-1], float64(size) / 1e6 / secs
+}
+
+// isTimeout reports a dial that got no answer at all (a silent drop).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// TestNetnsPartitionHeal: three hosts on one bridge, gossip only (all join
+// a). c's frontend reaches both payments instances (a, b). b is cut off
+// silently: c keeps connecting (through a), and once c declares b dead no
+// connection may fail. The partition heals: b is alive again at c and
+// serves connections again.
+func TestNetnsPartitionHeal(t *testing.T) {
+	m := newNetnsMesh(t, "a", "b", "c")
+	a, b, c := m.lab.hosts["a"], m.lab.hosts["b"], m.lab.hosts["c"]
+	start := time.Now()
+	m.payments(t, a, nil)
+	m.payments(t, b, a)
+	m.frontend(t, c, a)
+	conv := waitPayers(t, c, 15*time.Second, "a", "b")
+	t.Logf("agents started and c's catalog converged in %v (%v after c was ready)", time.Since(start), conv)
+
+	if seen := spread(t, c, 20); seen["a"] == 0 || seen["b"] == 0 {
+		t.Fatalf("connections not spread over a and b: %v", seen)
+	}
+
+	m.lab.partition(b)
+	cut := time.Now()
+	if _, err := a.dial(net.JoinHostPort(b.ip, nsTunnelPort), 500*time.Millisecond); !isTimeout(err) {
+		t.Fatalf("the partition is not a silent drop: dial a->b got %v, want a timeout", err)
+	}
+	dead := make(chan time.Duration, 1)
+	go func() {
+		for time.Since(cut) < 60*time.Second {
+			if c.memberState("b") == discovery.StateDead {
+				dead <- time.Since(cut)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	var detect time.Duration
+	var window []time.Duration // connection times before b was declared dead
+	failures, after := 0, 0
+	for after < 20 {
+		if time.Since(cut) > 60*time.Second {
+			t.Fatal("c did not declare b dead within 60s of the partition")
+		}
+		select {
+		case detect = <-dead:
+		default:
+		}
+		t0 := time.Now()
+		tag, err := c.ask(nsUpstream, "during partition", 15*time.Second)
+		took := time.Since(t0)
+		switch {
+		case detect == 0 && err != nil:
+			failures++
+			t.Logf("connection during the detection window failed after %v: %v", took, err)
+		case detect == 0:
+			window = append(window, took)
+		case err != nil || tag != "a":
+			t.Fatalf("connection %d after b was declared dead: %q %v", after, tag, err)
+		default:
+			after++
+		}
+	}
+	slices.Sort(window)
+	t.Logf("b declared dead by c %v after the partition; detection window: %d connections ok (slowest %v, median %v), %d failed",
+		detect, len(window), last(window), median(window), failures)
+
+	m.lab.heal(b)
+	healed := time.Now()
+	waitPayers(t, c, 90*time.Second, "a", "b")
+	alive := time.Since(healed)
+	eventually(t, 30*time.Second, "a connection served by b again", func() bool {
+		tag, err := c.ask(nsUpstream, "after heal", 10*time.Second)
+		return err == nil && tag == "b"
+	})
+	t.Logf("partition healed: b alive at c after %v, serving c's connections after %v", alive, time.Since(healed))
+}
+
+func last(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	return ds[len(ds)-1]
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	return ds[len(ds)/2]
+}
+
+// TestNetnsTransferIntegrity: multi-MiB transfers c -> a across the veth
+// pairs and the bridge, hashed end to end; then the same with delay and
+// loss (netem) on both hosts' interfaces, where the kernel has netem.
+func TestNetnsTransferIntegrity(t *testing.T) {
+	m := newNetnsMesh(t, "a", "c")
+	a, c := m.lab.hosts["a"], m.lab.hosts["c"]
+	m.payments(t, a, nil)
+	m.frontend(t, c, a)
+	waitPayers(t, c, 15*time.Second, "a")
+
+	t.Run("clean", func(t *testing.T) {
+		const size = 64 << 20
+		tag, mbps := transfer(t, c, nsUpstream, size, 60*time.Second)
+		t.Logf("%d MiB c -> %s intact at %.1f MB/s", size>>20, tag, mbps)
+	})
+	t.Run("netem delay 20ms loss 1.5%", func(t *testing.T) {
+		if why := m.lab.netemMissing(); why != "" {
+			t.Skip("skipped: " + why)
+		}
+		for _, h := range []*nsHost{a, c} {
+			m.lab.must("tc", "-n", h.ns, "qdisc", "add", "dev", "eth0", "root", "netem", "delay", "20ms", "loss", "1.5%")
+			t.Cleanup(func() { _ = sh("tc", "-n", h.ns, "qdisc", "del", "dev", "eth0", "root") })
+		}
+		const size = 4 << 20
+		tag, mbps := transfer(t, c, nsUpstream, size, 90*time.Second)
+		t.Logf("%d MiB c -> %s intact through 20ms delay and 1.5%% loss each way at %.2f MB/s", size>>20, tag, mbps)
+	})
+}
+
+// TestNetnsKillMidTransfer: b's agent is killed with SIGKILL while c
+// streams to b: the application on c sees its connection reset (never a
+// clean EOF), and new connections go to a without a failure.
+func TestNetnsKillMidTransfer(t *testing.T) {
+	m := newNetnsMesh(t, "a", "b", "c")
+	a, b, c := m.lab.hosts["a"], m.lab.hosts["b"], m.lab.hosts["c"]
+	m.payments(t, a, nil)
+	pb := m.payments(t, b, a)
+	m.frontend(t, c, a)
+	waitPayers(t, c, 15*time.Second, "a", "b")
+
+	// A connection served by b (the tag comes first).
+	var conn net.Conn
+	for i := 0; conn == nil; i++ {
+		if i == 40 {
+			t.Fatal("no connection reached b in 40 tries")
+		}
+		cn, err := c.dial(nsUpstream, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = cn.SetDeadline(time.Now().Add(20 * time.Second))
+		tag := make([]byte, 2)
+		if _, err := io.ReadFull(cn, tag); err != nil {
+			t.Fatalf("reading the tag: %v", err)
+		}
+		if string(tag) == "b\n" {
+			conn = cn
+		} else {
+			cn.Close()
+		}
+	}
+	defer conn.Close()
+
+	sent := make(chan int64, 1)
+	werr := make(chan error, 1)
+	go func() {
+		rng := rand.NewChaCha8([32]byte{3})
+		buf := make([]byte, 32<<10)
+		var n int64
+		for {
+			_, _ = rng.Read(buf)
+			if _, err := conn.Write(buf); err != nil {
+				werr <- err
+				return
+			}
+			if n += int64(len(buf)); n == 8<<20 {
+				sent <- n
+			}
+		}
+	}()
+	select {
+	case <-sent:
+	case err := <-werr:
+		t.Fatalf("write failed before the kill: %v", err)
+	}
+	if err := pb.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	_, err := conn.Read(make([]byte, 1))
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("after SIGKILL of b's agent the application read %v, want a connection reset", err)
+	}
+	took := time.Since(killed)
+	select {
+	case err = <-werr:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writer on c was not stopped by the reset")
+	}
+	t.Logf("application on c saw the reset %v after the kill; its writer saw %v", took, err)
+
+	for i := range 20 {
+		if tag, err := c.ask(nsUpstream, "after kill", 10*time.Second); err != nil || tag != "a" {
+			t.Fatalf("connection %d after the kill: %q %v", i, tag, err)
+		}
+	}
+	eventually(t, 60*time.Second, "b declared dead by c", func() bool { return c.memberState("b") == discovery.StateDead })
+	t.Logf("b declared dead by c %v after the kill", time.Since(killed))
+}
