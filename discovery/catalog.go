@@ -154,8 +154,9 @@ func (g *Gossip) stateLocked(join bool) []catalog {
 // broadcast is one catalog chunk in memberlist's transmit queue. A newer
 // chunk with the same node and index replaces an older one.
 type broadcast struct {
-	name string
-	msg  []byte
+	name   string
+	msg    []byte
+	notify chan struct{} // closed by Finished when not nil
 }
 
 var _ memberlist.NamedBroadcast = (*broadcast)(nil)
@@ -170,4 +171,28 @@ func (b *broadcast) Invalidates(o memberlist.Broadcast) bool {
 }
 func (b *broadcast) Name() string    { return b.name }
 func (b *broadcast) Message() []byte { return b.msg }
-func (b *broadcast) Finished()       {}
+func (b *broadcast) Finished() {
+	if b.notify != nil {
+		close(b.notify)
+	}
+}
+
+func leaveBroadcastName(node string) string { return node + "\x00leave" }
+
+// applyLeaveLocked records a leave notice and reports whether it was new.
+// It works in either order with memberlist's own leave message: before it,
+// the member stops resolving at once; after it, a member recorded dead is
+// corrected to left.
+func (g *Gossip) applyLeaveLocked(l *leaveNotice) bool {
+	m := g.members[l.Node]
+	if m == nil || l.Node == g.cfg.NodeName || m.Meta.Leaving || (m.MetaOK && m.Meta.Gen > l.Gen) {
+		return false // unknown, already known, or from before a restart
+	}
+	m.Meta.Leaving = true
+	if m.State == StateDead {
+		m.State = StateLeft
+		g.emitLocked(EventLeave, m)
+	}
+	g.rebuildLocked()
+	return true
+}

@@ -14,6 +14,7 @@ import (
 //	  chunk  body: node | gen | tunnel_addr | index | total | n | n × workload
 //	  state  body: n | n × (node | gen | tunnel_addr | m | m × workload)
 //	  pull   body: from | node | gen
+//	  leave  body: node | gen
 //	workload:    id | k | k × port
 //
 // A chunk carries part of one node's catalog; a catalog is complete when all
@@ -26,6 +27,7 @@ const (
 	msgChunk byte = 1 // part of one node's catalog (broadcast or pull reply)
 	msgState byte = 2 // push-pull: every catalog the sender holds
 	msgPull  byte = 3 // "send me your catalog": a TCP repair request
+	msgLeave byte = 4 // "I am leaving gracefully" (see Gossip.Leave)
 )
 
 // Wire limits. Decoders refuse anything beyond them before allocating.
@@ -68,6 +70,12 @@ type pullRequest struct {
 	From string
 	Node string
 	Gen  uint64 // the generation the requester saw in Node's metadata
+}
+
+// leaveNotice says Node (at catalog generation Gen) leaves gracefully.
+type leaveNotice struct {
+	Node string
+	Gen  uint64
 }
 
 // nodeMeta is the fixed header kept in memberlist node metadata.
@@ -156,6 +164,12 @@ func encodePull(p pullRequest) []byte {
 	b = appendString(b, p.From)
 	b = appendString(b, p.Node)
 	return binary.AppendUvarint(b, p.Gen)
+}
+
+func encodeLeave(l leaveNotice) []byte {
+	b := []byte{wireVersion, msgLeave}
+	b = appendString(b, l.Node)
+	return binary.AppendUvarint(b, l.Gen)
 }
 
 // splitCatalog cuts c into chunks whose encoding stays under budget bytes

@@ -46,6 +46,8 @@ func encodeMessage(m message) []byte {
 		return encodeChunk(*m.Chunk)
 	case m.State != nil:
 		return encodeState(m.State)
+	case m.Leave != nil:
+		return encodeLeave(*m.Leave)
 	default:
 		return encodePull(*m.Pull)
 	}
@@ -63,6 +65,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{name: "state", msg: message{State: []catalog{{Node: "a", Gen: 5, TunnelAddr: "h:1", Workloads: sampleWorkloads}, {Node: "b"}}}},
 		{name: "empty state", msg: message{State: []catalog{}}},
 		{name: "pull", msg: message{Pull: &pullRequest{From: "a", Node: "b", Gen: 7}}},
+		{name: "leave", msg: message{Leave: &leaveNotice{Node: "a", Gen: 9}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +173,7 @@ func FuzzDecodeMessage(f *testing.F) {
 	f.Add(encodeChunk(chunk{catalog: catalog{Node: "a", Gen: 3, TunnelAddr: "h:1", Workloads: sampleWorkloads}, Index: 1, Total: 2}))
 	f.Add(encodeState([]catalog{{Node: "a", Gen: 5, Workloads: sampleWorkloads}, {Node: "b"}}))
 	f.Add(encodePull(pullRequest{From: "a", Node: "b", Gen: 1}))
+	f.Add(encodeLeave(leaveNotice{Node: "a", Gen: 2}))
 	f.Add([]byte{2, 1})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -148,6 +148,7 @@ type message struct {
 	Chunk *chunk
 	State []catalog
 	Pull  *pullRequest
+	Leave *leaveNotice
 }
 
 func decodeMessage(b []byte) (message, error) {
@@ -184,6 +185,13 @@ func decodeMessage(b []byte) (message, error) {
 		p := pullRequest{From: r.string(maxNodeName, "from"), Node: r.string(maxNodeName, "node name")}
 		p.Gen = r.uint(^uint64(0), "generation")
 		m.Pull = &p
+	case typ == msgLeave:
+		l := leaveNotice{Node: r.string(maxNodeName, "node name")}
+		if r.err == nil && l.Node == "" {
+			r.fail("empty node name")
+		}
+		l.Gen = r.uint(^uint64(0), "generation")
+		m.Leave = &l
 	default:
 		r.fail("unknown message type %d", typ)
 	}

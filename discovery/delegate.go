@@ -48,6 +48,13 @@ func (d *delegate) NotifyMsg(b []byte) {
 		}
 	case msg.Pull != nil:
 		g.servePull(msg.Pull)
+	case msg.Leave != nil:
+		g.mu.Lock()
+		fresh := g.applyLeaveLocked(msg.Leave)
+		g.mu.Unlock()
+		if fresh {
+			g.queue.QueueBroadcast(&broadcast{name: leaveBroadcastName(msg.Leave.Node), msg: append([]byte(nil), b...)})
+		}
 	case msg.State != nil:
 		g.mergeState(msg.State)
 	}

@@ -290,15 +290,27 @@ func (g *Gossip) Leave(timeout time.Duration) error {
 	if ml == nil {
 		return ErrNotStarted
 	}
-	// Announce the leave in our metadata first: memberlist's own leave
-	// message reaches peers looking exactly like a failure.
+	// memberlist's own leave message reaches peers looking exactly like a
+	// failure, so announce the leave first, twice: a flag in our metadata
+	// and a leave notice that members gossip on (it also corrects a member
+	// that got memberlist's message first).
+	deadline := time.Now().Add(timeout)
 	g.mu.Lock()
 	g.leaving = true
+	notice := encodeLeave(leaveNotice{Node: g.cfg.NodeName, Gen: g.local.Gen})
 	g.mu.Unlock()
+	sent := make(chan struct{})
+	g.queue.QueueBroadcast(&broadcast{name: leaveBroadcastName(g.cfg.NodeName), msg: notice, notify: sent})
 	if err := ml.UpdateNode(timeout / 2); err != nil {
 		g.log.Debug("leaving flag not yet broadcast", "error", err)
 	}
-	if err := ml.Leave(timeout); err != nil {
+	if g.alive.Load() > 1 {
+		select {
+		case <-sent:
+		case <-time.After(time.Until(deadline) / 2):
+		}
+	}
+	if err := ml.Leave(max(time.Until(deadline), time.Millisecond)); err != nil {
 		return fmt.Errorf("discovery: leave: %w", err)
 	}
 	return nil
