@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -44,7 +45,10 @@ func TestAccessLog(t *testing.T) {
 	eventually(t, "both streams to end", func() bool { return e.client.reg.len()+e.server.reg.len() == 0 })
 	e.serverPol.set(false, "deny-rule")
 	expectReset(t, e.upstream)
-	eventually(t, "the denied stream to be logged", func() bool { return strings.Contains(serverLog.String(), "deny-rule") })
+	eventually(t, "both access lines on both sides", func() bool {
+		return strings.Count(clientLog.String(), `"@module":"access"`) == 2 &&
+			strings.Count(serverLog.String(), `"@module":"access"`) == 2
+	})
 
 	for _, tc := range []struct {
 		name string
@@ -119,10 +123,16 @@ func TestMetricsGaugesAndBytes(t *testing.T) {
 	}
 	c.CloseWrite()
 	io.ReadAll(c)
-	eventually(t, "the streams to end", func() bool { return e.client.reg.len()+e.server.reg.len() == 0 })
 	for name, m := range map[string]*gaugeMetrics{"caller": cm, "callee": sm} {
-		s, tn, b, d := m.get()
-		if s != 0 || tn != 1 || b[DirOutbound] != 10 || b[DirInbound] != 10 || d["allow/allow-all"] != 1 {
+		ok := func() bool {
+			s, tn, b, d := m.get()
+			return s == 0 && tn == 1 && b[DirOutbound] == 10 && b[DirInbound] == 10 && d["allow/allow-all"] == 1
+		}
+		deadline := time.Now().Add(waitLong)
+		for !ok() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if s, tn, b, d := m.get(); !ok() {
 			t.Errorf("%s: streams %d tunnels %d bytes %v decisions %v; want 0, 1, 10 each way, one allow",
 				name, s, tn, b, d)
 		}

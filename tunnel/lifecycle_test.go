@@ -59,7 +59,7 @@ func TestShutdownDrainsThenCuts(t *testing.T) {
 		err error
 	}
 	res := make(chan result, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	go func() {
 		n, err := e.server.Shutdown(ctx)

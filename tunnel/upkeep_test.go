@@ -18,7 +18,10 @@ func TestSweepClosesIdleSessions(t *testing.T) {
 		t.Fatalf("%d tunnels after a sweep while a stream is open, want 1", n)
 	}
 	c.Close()
-	eventually(t, "the stream to end", func() bool { return e.client.reg.len() == 0 })
+	eventually(t, "the stream's slot to be released", func() bool {
+		ss := e.client.sessionList()
+		return len(ss) == 1 && ss[0].streams.Load() == 0
+	})
 	e.client.pool.sweep(time.Now())
 	if n := e.client.Status().Totals.Tunnels; n != 1 {
 		t.Fatalf("%d tunnels after a sweep of a freshly idle session, want 1", n)

@@ -156,7 +156,10 @@ func TestInboundStreamLimit(t *testing.T) {
 		}
 		held = append(held, st)
 	}
-	eventually(t, "the streams to be taken", func() bool { return e.server.sessionList()[0].streams.Load() == 2 })
+	eventually(t, "the streams to be taken", func() bool {
+		ss := e.server.sessionList()
+		return len(ss) == 1 && ss[0].streams.Load() == 2
+	})
 	st, err := ym.OpenStream() // ...the next one is refused at once
 	if err != nil {
 		t.Fatal(err)
