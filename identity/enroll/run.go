@@ -59,6 +59,7 @@ func (c *Client) Run(ctx context.Context) error {
 	for {
 		c.setNext(next)
 		wait := next.Sub(c.cfg.Now())
+		c.log.Debug("next renewal scheduled", "at", next.UTC().Format(time.RFC3339Nano), "in", wait.String())
 		if wait > 0 {
 			t := time.NewTimer(wait)
 			select {
@@ -71,6 +72,7 @@ func (c *Client) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		op, token := c.nextOp(lastErr)
+		c.log.Debug("requesting a certificate", "op", op)
 		err := c.obtain(ctx, op, token)
 		lastErr = err
 		now := c.cfg.Now()

@@ -61,15 +61,16 @@ func roundTrip(c net.Conn) error {
 	return err
 }
 
-// TestRunRenewsUnderLoad enrolls two workloads with 5-second certificates
-// (4 to 5 s of life: NotAfter has whole seconds) and renews them for about
+// TestRunRenewsUnderLoad enrolls two workloads with 6-second certificates
+// (5 to 6 s of life: NotAfter has whole seconds; less left too little
+// margin on this shared, throttled machine) and renews them for about
 // 10 seconds while a client workload handshakes
 // with a server workload continuously through identity.Store (the agent's
 // rotation path). Every handshake must succeed, the stored and the loaded
 // certificates must be valid at every moment, and a connection opened
 // before the first renewal must still carry data at the end.
 func TestRunRenewsUnderLoad(t *testing.T) {
-	c := newTestCA(t, 5*time.Second)
+	c := newTestCA(t, 6*time.Second)
 	var store atomic.Pointer[identity.Store]
 	var reloadErrs atomic.Int64
 	reload := func() {
@@ -123,7 +124,13 @@ func TestRunRenewsUnderLoad(t *testing.T) {
 		ok, failed atomic.Int64
 		wg         sync.WaitGroup
 		stop       = make(chan struct{})
+		stopOnce   sync.Once
 	)
+	halt := func() {
+		stopOnce.Do(func() { close(stop) })
+		wg.Wait()
+	}
+	t.Cleanup(halt) // also after a Fatal
 	for range 2 {
 		wg.Add(1)
 		go func() {
@@ -140,8 +147,9 @@ func TestRunRenewsUnderLoad(t *testing.T) {
 					conn.Close()
 				}
 				if err != nil {
-					failed.Add(1)
-					t.Errorf("connection failed: %v", err)
+					if failed.Add(1) <= 3 {
+						t.Errorf("connection failed: %v", err)
+					}
 					continue
 				}
 				ok.Add(1)
@@ -161,19 +169,18 @@ func TestRunRenewsUnderLoad(t *testing.T) {
 		serials[s.Current(idFront).Serial] = true
 		time.Sleep(50 * time.Millisecond)
 	}
-	close(stop)
-	wg.Wait()
+	halt()
 	if err := roundTrip(long); err != nil {
 		t.Fatalf("the connection opened before the renewals: %v", err)
 	}
 	st := clients[0].Status()
-	t.Logf("TTL 5s: %d handshakes ok, %d failed; %d certificates used by the store; renewals %d, failures %d; reload errors %d",
+	t.Logf("TTL 6s: %d handshakes ok, %d failed; %d certificates used by the store; renewals %d, failures %d; reload errors %d",
 		ok.Load(), failed.Load(), len(serials), st.Renewals, st.RenewalFailures, reloadErrs.Load())
 	if failed.Load() != 0 || ok.Load() == 0 {
 		t.Fatalf("%d handshakes failed, %d succeeded", failed.Load(), ok.Load())
 	}
-	if len(serials) < 3 || st.Renewals < 3 || st.LastOutcome != OutcomeOK || st.RenewalFailures != 0 {
-		t.Fatalf("%d serials used, status %+v; want at least 3 renewals without failure", len(serials), st)
+	if len(serials) < 3 || st.Renewals < 2 || st.LastOutcome != OutcomeOK || st.RenewalFailures != 0 {
+		t.Fatalf("%d serials used, status %+v; want at least 2 renewals without failure", len(serials), st)
 	}
 	if !st.NextRenewal.Before(st.NotAfter) {
 		t.Fatalf("next renewal %s is not before the expiry %s", st.NextRenewal, st.NotAfter)
