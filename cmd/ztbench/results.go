@@ -48,6 +48,21 @@ type hostInfo struct {
 	CPUs      int    `json:"cpus"`
 	GoVersion string `json:"go_version"`
 	Kernel    string `json:"kernel,omitempty"`
+	// LoadStart and LoadEnd are /proc/loadavg's 1-minute load at the start
+	// and end of the rounds: other work on the machine makes figures noisy.
+	LoadStart float64 `json:"load_start"`
+	LoadEnd   float64 `json:"load_end"`
+}
+
+// loadAvg returns the 1-minute load average, or 0 when unknown.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var v float64
+	fmt.Sscan(string(b), &v)
+	return v
 }
 
 // results are the run's figures: every round and the medians per system,
@@ -66,7 +81,7 @@ type results struct {
 
 func newResults(o *options, systems []*system, notes []string) *results {
 	r := &results{Time: time.Now().UTC(), Options: o, Notes: notes, cols: columns(o)}
-	r.Host = hostInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	r.Host = hostInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), LoadStart: loadAvg()}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		r.Host.Kernel = strings.TrimSpace(string(b))
 	}
@@ -98,6 +113,7 @@ func (r *results) add(name string, round int, m map[string]float64) {
 
 // finish computes the medians, the ratios and the goals.
 func (r *results) finish() {
+	r.Host.LoadEnd = loadAvg()
 	for _, s := range r.Systems {
 		s.Median = map[string]float64{}
 		keys := map[string]bool{}
@@ -176,8 +192,8 @@ func fmtNum(v float64) string {
 
 // printTable writes the medians, ztunnel's ratios to stunnel and the goals.
 func (r *results) printTable(w io.Writer) {
-	fmt.Fprintf(w, "\nMedians of %d rounds (systems alternating), %d CPUs, %s\n\n",
-		r.Options.Rounds, r.Host.CPUs, r.Time.Format(time.RFC3339))
+	fmt.Fprintf(w, "\nMedians of %d rounds (systems alternating), %d CPUs, load %.1f -> %.1f, %s\n\n",
+		r.Options.Rounds, r.Host.CPUs, r.Host.LoadStart, r.Host.LoadEnd, r.Time.Format(time.RFC3339))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := []string{"path"}
 	for _, c := range r.cols {

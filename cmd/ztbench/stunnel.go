@@ -17,7 +17,11 @@ var errNoStunnel = errors.New("stunnel is not installed (apt-get install stunnel
 // apt-get to install stunnel4 when neither is found.
 func findStunnel(path string, install bool, log func(string)) (string, error) {
 	if path != "" {
-		return exec.LookPath(path)
+		p, err := exec.LookPath(path)
+		if err != nil {
+			return "", fmt.Errorf("stunnel binary %q not found: %w", path, err)
+		}
+		return p, nil
 	}
 	look := func() (string, error) {
 		for _, name := range []string{"stunnel4", "stunnel"} {
