@@ -46,8 +46,13 @@ func (a *Agent) startEnrollment(ctx context.Context, cfg *config.Config) error {
 		ec.CertFile, ec.KeyFile = w.Cert, w.Key
 		ec.Logger = a.log.Named("enroll").With("workload", w.Name)
 		// A renewed pair is reloaded at once rather than at the next file
-		// poll, through the one reload path every change takes.
-		ec.OnUpdate = func() { _ = a.Reload("renew") }
+		// poll, through the one reload path every change takes. The first
+		// enrollment (in Ensure, before the store exists) needs no reload.
+		ec.OnUpdate = func() {
+			if a.ready.Load() {
+				_ = a.Reload("renew")
+			}
+		}
 		c, err := enroll.New(ec)
 		if err != nil {
 			return fmt.Errorf("agent: workload %q: %w", w.Name, err)
