@@ -377,3 +377,17 @@ func TestLimiter(t *testing.T) {
 		t.Fatalf("limiter holds %d buckets, more than %d", n, maxLimiterKeys)
 	}
 }
+
+func TestServeDropsSilentConnection(t *testing.T) {
+	dir := initCA(t)
+	addr := startServer(t, ServeConfig{Dir: dir, RequestTimeout: 200 * time.Millisecond})
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := conn.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("a silent connection read %d bytes, %v; want it closed by the server (EOF)", n, err)
+	}
+}

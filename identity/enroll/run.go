@@ -31,7 +31,7 @@ type Status struct {
 	Failures        int       `json:"consecutive_failures"`
 	Renewals        uint64    `json:"renewals"`
 	RenewalFailures uint64    `json:"renewal_failures"`
-	ServerReachable bool      `json:"server_reachable"` // the last request got an answer (even a refusal)
+	ServerReachable bool      `json:"server_reachable"` // the last request got an answer (even a refusal); false before the first request
 }
 
 // Status returns a snapshot of the renewal state.
