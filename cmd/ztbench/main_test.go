@@ -196,3 +196,32 @@ func TestGoals(t *testing.T) {
 		t.Errorf("RSS goal without stunnel = %v, want 70", g.Got)
 	}
 }
+
+func TestParseStatCPU(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    time.Duration
+		wantErr string
+	}{
+		{"plain", "1234 (ztunnel) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 9 0 100 0 0", 3250 * time.Millisecond, ""},
+		{"name with spaces and parens", "77 (a (b) c) R 1 77 77 0 -1 0 0 0 0 0 3 4 0 0 20 0 1 0", 70 * time.Millisecond, ""},
+		{"truncated", "77 (x) R 1 2 3", 0, "malformed stat line"},
+		{"no name", "77 x R", 0, "malformed stat line"},
+		{"not a number", "1 (x) S 1 1 1 0 -1 0 0 0 0 0 a 4 0", 0, "malformed stat line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseStatCPU(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("= %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}

@@ -33,8 +33,8 @@ func dial(addr string) (*net.TCPConn, error) {
 // throughput sends from streams connections to the sink at addr for d
 // (all streams in parallel), then half-closes each and waits for the sink's
 // byte count. It returns MB/s (10^6 bytes) from the first write to the
-// last count: every byte has reached the backend by then.
-func throughput(addr string, streams int, d time.Duration) (float64, error) {
+// last count (every byte has reached the backend by then) and the bytes.
+func throughput(addr string, streams int, d time.Duration) (float64, int64, error) {
 	conns := make([]*net.TCPConn, 0, streams)
 	defer func() {
 		for _, c := range conns {
@@ -44,7 +44,7 @@ func throughput(addr string, streams int, d time.Duration) (float64, error) {
 	for range streams {
 		c, err := dial(addr)
 		if err != nil {
-			return 0, fmt.Errorf("dial: %w", err)
+			return 0, 0, fmt.Errorf("dial: %w", err)
 		}
 		conns = append(conns, c)
 	}
@@ -74,9 +74,9 @@ func throughput(addr string, streams int, d time.Duration) (float64, error) {
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return 0, firstErr
+		return 0, 0, firstErr
 	}
-	return float64(total.Load()) / lastEnd.Sub(start).Seconds() / 1e6, nil
+	return float64(total.Load()) / lastEnd.Sub(start).Seconds() / 1e6, total.Load(), nil
 }
 
 func cmp(old, err error) error {
@@ -115,6 +115,9 @@ func sendAll(c *net.TCPConn, deadline time.Time) (int64, error) {
 	return sent, nil
 }
 
+// warmupRoundTrips are done before latency takes samples.
+const warmupRoundTrips = 200
+
 // latency does 64-byte echo round trips on one connection for d (after a
 // warm-up) and returns every round trip's duration, sorted.
 func latency(addr string, d time.Duration) ([]time.Duration, error) {
@@ -134,7 +137,7 @@ func latency(addr string, d time.Duration) ([]time.Duration, error) {
 		}
 		return nil
 	}
-	for range 200 {
+	for range warmupRoundTrips {
 		if err := rt(); err != nil {
 			return nil, err
 		}
@@ -173,9 +176,9 @@ func roundTrip(addr string) (*net.TCPConn, error) {
 }
 
 // connRate runs clients loops of (connect, one 64-byte round trip, close)
-// for d and returns completed connections per second and the number of
-// failed attempts with the first failure.
-func connRate(addr string, clients int, d time.Duration) (float64, int64, error) {
+// for d and returns completed connections per second, their number, and
+// the number of failed attempts with the first failure.
+func connRate(addr string, clients int, d time.Duration) (float64, int64, int64, error) {
 	var (
 		wg        sync.WaitGroup
 		ok, fails atomic.Int64
@@ -201,7 +204,7 @@ func connRate(addr string, clients int, d time.Duration) (float64, int64, error)
 		})
 	}
 	wg.Wait()
-	return float64(ok.Load()) / time.Since(start).Seconds(), fails.Load(), firstErr
+	return float64(ok.Load()) / time.Since(start).Seconds(), ok.Load(), fails.Load(), firstErr
 }
 
 // idleConns opens n connections to the echo server at addr (each with one
@@ -300,4 +303,46 @@ func parseVmRSS(r io.Reader) (int64, error) {
 		return 0, err
 	}
 	return 0, errNoRSS
+}
+
+// clockTick is the unit of utime and stime in /proc/PID/stat (USER_HZ,
+// 100 on every Linux ABI Go supports).
+const clockTick = 10 * time.Millisecond
+
+// cpuTime returns the CPU time (user + system, all threads) pids have used
+// so far.
+func cpuTime(pids []int) (time.Duration, error) {
+	var sum time.Duration
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return 0, err
+		}
+		t, err := parseStatCPU(string(b))
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		sum += t
+	}
+	return sum, nil
+}
+
+// parseStatCPU returns utime + stime from a /proc/PID/stat line. The
+// command name (field 2) may hold spaces, so fields are counted after its
+// closing parenthesis: utime and stime are fields 14 and 15.
+func parseStatCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat line")
+	}
+	f := strings.Fields(stat[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0, errors.New("malformed stat line")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("malformed stat line")
+	}
+	return time.Duration(utime+stime) * clockTick, nil
 }

@@ -47,10 +47,10 @@ func profileZtunnel(o *options, s *system, logf func(string, ...any)) error {
 		name string
 		run  func() error
 	}{
-		{"bulk1", func() error { _, err := throughput(s.Sink, 1, d); return err }},
-		{fmt.Sprintf("bulk%d", o.Streams), func() error { _, err := throughput(s.Sink, o.Streams, d); return err }},
+		{"bulk1", func() error { _, _, err := throughput(s.Sink, 1, d); return err }},
+		{fmt.Sprintf("bulk%d", o.Streams), func() error { _, _, err := throughput(s.Sink, o.Streams, d); return err }},
 		{"latency", func() error { _, err := latency(s.Echo, d); return err }},
-		{"connrate", func() error { _, _, err := connRate(s.Echo, o.Clients, d); return err }},
+		{"connrate", func() error { _, _, _, err := connRate(s.Echo, o.Clients, d); return err }},
 	}
 	for _, ph := range timed {
 		logf("profiling ztunnel: %s (%ds)", ph.name, secs)

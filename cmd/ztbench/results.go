@@ -13,20 +13,24 @@ import (
 	"time"
 )
 
-// column is one figure of the table; better says which way is better.
+// column is one figure of a table.
 type column struct {
 	key, title string
-	higher     bool // higher is better
+	table      int // 0: the figures; 1: the CPU cost of the path's processes
 }
 
 func columns(o *options) []column {
 	return []column{
-		{mMBps1, "MB/s 1 stream", true},
-		{mMBpsN, fmt.Sprintf("MB/s %d streams", o.Streams), true},
-		{mP50, "p50 µs", false},
-		{mP99, "p99 µs", false},
-		{mConnRate, fmt.Sprintf("conns/s %d clients", o.Clients), true},
-		{mRSSPerConn, "KiB RSS/idle conn", false},
+		{mMBps1, "MB/s 1 stream", 0},
+		{mMBpsN, fmt.Sprintf("MB/s %d streams", o.Streams), 0},
+		{mP50, "p50 µs", 0},
+		{mP99, "p99 µs", 0},
+		{mConnRate, fmt.Sprintf("conns/s %d clients", o.Clients), 0},
+		{mRSSPerConn, "KiB RSS/idle conn", 0},
+		{mCPUPerGB1, "CPU s/GB 1 stream", 1},
+		{mCPUPerGBN, fmt.Sprintf("CPU s/GB %d streams", o.Streams), 1},
+		{mCPUPerRT, "CPU µs/round trip", 1},
+		{mCPUPerCon, "CPU µs/conn", 1},
 	}
 }
 
@@ -194,40 +198,10 @@ func fmtNum(v float64) string {
 func (r *results) printTable(w io.Writer) {
 	fmt.Fprintf(w, "\nMedians of %d rounds (systems alternating), %d CPUs, load %.1f -> %.1f, %s\n\n",
 		r.Options.Rounds, r.Host.CPUs, r.Host.LoadStart, r.Host.LoadEnd, r.Time.Format(time.RFC3339))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := []string{"path"}
-	for _, c := range r.cols {
-		head = append(head, c.title)
-	}
-	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
-	for _, s := range r.Systems {
-		row := []string{s.Name}
-		for _, c := range r.cols {
-			v, ok := s.Median[c.key]
-			if !ok {
-				v = math.NaN()
-			}
-			row = append(row, fmtNum(v))
-		}
-		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
-	}
-	for _, s := range r.Systems {
-		ratios, ok := r.Ratios[s.Name]
-		if !ok {
-			continue
-		}
-		row := []string{s.Name + "/stunnel"}
-		for _, c := range r.cols {
-			v, ok := ratios[c.key]
-			if !ok {
-				row = append(row, "-")
-				continue
-			}
-			row = append(row, fmt.Sprintf("%.2fx", v))
-		}
-		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
-	}
-	tw.Flush()
+	r.printFigures(w, 0)
+	fmt.Fprintln(w, "\nCPU time of the path's processes (both agents / both stunnels) per unit of work:")
+	fmt.Fprintln(w)
+	r.printFigures(w, 1)
 	for _, s := range r.Systems {
 		if e := s.Median[mConnErrors]; e > 0 {
 			fmt.Fprintf(w, "\nnote: %s had failed connection attempts in the rate test (median %.0f per round)\n", s.Name, e)
@@ -252,6 +226,51 @@ func (r *results) printTable(w io.Writer) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "\nnote: %s\n", n)
 	}
+}
+
+// printFigures prints the medians of one table's columns, one row per
+// path, and a row of ratios to stunnel per ztunnel path.
+func (r *results) printFigures(w io.Writer, table int) {
+	var cols []column
+	for _, c := range r.cols {
+		if c.table == table {
+			cols = append(cols, c)
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{"path"}
+	for _, c := range cols {
+		head = append(head, c.title)
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	for _, s := range r.Systems {
+		row := []string{s.Name}
+		for _, c := range cols {
+			v, ok := s.Median[c.key]
+			if !ok {
+				v = math.NaN()
+			}
+			row = append(row, fmtNum(v))
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	}
+	for _, s := range r.Systems {
+		ratios, ok := r.Ratios[s.Name]
+		if !ok {
+			continue
+		}
+		row := []string{s.Name + "/stunnel"}
+		for _, c := range cols {
+			v, ok := ratios[c.key]
+			if !ok {
+				row = append(row, "-")
+				continue
+			}
+			row = append(row, fmt.Sprintf("%.2fx", v))
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	}
+	tw.Flush()
 }
 
 func (r *results) writeJSON(path string) error {
