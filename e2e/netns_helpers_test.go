@@ -350,3 +350,16 @@ func (h *nsHost) memberState(name string) string {
 	}
 	return ""
 }
+
+// view is h's member list for a log line: "a=alive b=dead c=alive".
+func (h *nsHost) view() string {
+	var ms []discovery.Member
+	if err := h.adminGet("/v1/members", &ms); err != nil {
+		return err.Error()
+	}
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, m.Name+"="+m.State)
+	}
+	return strings.Join(parts, " ")
+}
