@@ -314,6 +314,10 @@ func (s storeTLS) ClientConfig(source, target string, pins []string) (*tls.Confi
 }
 func (s storeTLS) Recheck(cs tls.ConnectionState) error { return s.a.store.Load().Recheck(cs) }
 
+// Current tells the tunnel which certificate a workload presents now, so
+// it renews sessions made with a replaced one.
+func (s storeTLS) Current(id string) *identity.Certificate { return s.a.store.Load().Current(id) }
+
 // GossipAddr is the bound gossip address ("" without a gossip block).
 func (a *Agent) GossipAddr() string {
 	if a.gossip == nil {

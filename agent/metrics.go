@@ -10,6 +10,7 @@ import (
 
 	"github.com/ztunnel-dev/ztunnel/discovery"
 	"github.com/ztunnel-dev/ztunnel/identity"
+	"github.com/ztunnel-dev/ztunnel/tunnel"
 )
 
 // metrics implements tunnel.Metrics with Prometheus on a registry of the
@@ -91,7 +92,9 @@ func (m *metrics) handler() http.Handler {
 
 func (m *metrics) Handshake(direction, result string, reason identity.Reason, d time.Duration) {
 	m.handshakes.WithLabelValues(direction, result, string(reason)).Inc()
-	m.handshakeTime.WithLabelValues(direction).Observe(d.Seconds())
+	if result != tunnel.ResultOverloaded { // refused before any handshake began
+		m.handshakeTime.WithLabelValues(direction).Observe(d.Seconds())
+	}
 }
 
 func (m *metrics) Stream(direction, source, target, result string) {

@@ -43,8 +43,11 @@ func (a *Agent) watchFiles() {
 			}
 		}
 		if changed {
+			// Keep the snapshot taken before the reload: a file that
+			// changes while Reload reads (say between a key's and its
+			// certificate's rename) then still differs at the next tick.
 			_ = a.Reload("file")
-			last = stamps()
+			last = now
 		}
 	}
 }
@@ -84,10 +87,18 @@ func (a *Agent) watchMembers() {
 			if !ok {
 				return
 			}
-			gone := ev.Type == discovery.EventDead || ev.Type == discovery.EventLeave
-			if gone && ev.Member.TunnelAddr != "" {
-				a.log.Info("member gone, closing its tunnels", "node", ev.Member.Name, "tunnel", ev.Member.TunnelAddr)
+			if ev.Member.TunnelAddr == "" {
+				continue
+			}
+			switch ev.Type {
+			case discovery.EventDead:
+				a.log.Info("member dead, closing its tunnels", "node", ev.Member.Name, "tunnel", ev.Member.TunnelAddr)
 				a.tun.ClosePeer(ev.Member.TunnelAddr)
+			case discovery.EventLeave:
+				// A leaving member is draining: its open streams may finish,
+				// new ones go elsewhere.
+				a.log.Info("member left, draining its tunnels", "node", ev.Member.Name, "tunnel", ev.Member.TunnelAddr)
+				a.tun.DrainPeer(ev.Member.TunnelAddr)
 			}
 		}
 	}

@@ -108,56 +108,22 @@ func startBinaryPair(t *testing.T, backend, formatA string) *binPair {
 	bp := &binPair{up: up, policyFile: filepath.Join(dir, "policy.hcl")}
 	writeFile(t, bp.policyFile, allowFrontendPolicy)
 
+	common := "shutdown_timeout = \"30s\"\n"
 	cfgB := filepath.Join(dir, "b.hcl")
-	writeFile(t, cfgB, fmt.Sprintf(`
-node_name = "b"
-data_dir = "."
-%s
-tunnel {
-  listen = %q
-  advertise = %q
-}
-admin  { listen = %q }
-policy { file = "policy.hcl" }
-shutdown_timeout = "30s"
-workload "payments" {
-  id = %q
-  cert = %q
-  key = %q
-  expose {
-    port = 8443
-    backend = %q
-  }
-}
-`, trustBlock(p), tunB, tunB, admB, idPayments, pc, pk, backend))
+	writeFile(t, cfgB, agentConfig{
+		Name: "b", DataDir: ".", Trust: trustBlock(p), Listen: tunB, Advertise: tunB, Admin: admB,
+		Policy: "policy.hcl", Extra: common,
+		Workloads: []workloadConfig{{Name: "payments", ID: idPayments, Cert: pc, Key: pk,
+			Exposes: []exposeConfig{{Port: 8443, Backend: backend}}}},
+	}.String())
 	cfgA := filepath.Join(dir, "a.hcl")
-	writeFile(t, cfgA, fmt.Sprintf(`
-node_name = "a"
-data_dir = "."
-log_format = %q
-%s
-tunnel {
-  listen = "127.0.0.1:0"
-  advertise = "127.0.0.1:1"
-}
-admin  { listen = %q }
-policy { file = "policy.hcl" }
-shutdown_timeout = "30s"
-workload "frontend" {
-  id = %q
-  cert = %q
-  key = %q
-  upstream "payments" {
-    listen = %q
-    target = %q
-    port = 8443
-  }
-}
-peer "b" {
-  address = %q
-  workloads = [%q]
-}
-`, formatA, trustBlock(p), admA, idFrontend, fc, fk, up, idPayments, tunB, idPayments))
+	writeFile(t, cfgA, agentConfig{
+		Name: "a", DataDir: ".", Trust: trustBlock(p), Admin: admA,
+		Policy: "policy.hcl", Extra: common + fmt.Sprintf("log_format = %q\n", formatA),
+		Workloads: []workloadConfig{{Name: "frontend", ID: idFrontend, Cert: fc, Key: fk,
+			Upstreams: []upstreamConfig{{Name: "payments", Listen: up, Target: idPayments, Port: 8443}}}},
+		Peers: []peerConfig{{Name: "b", Address: tunB, Workloads: []string{idPayments}}},
+	}.String())
 
 	out, err := exec.Command(ztunnelBin, "validate", "--config", cfgA).CombinedOutput()
 	if err != nil {

@@ -18,28 +18,13 @@ import (
 // in hex: the caller checks that every byte arrived intact.
 func hashBackend(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				h := sha256.New()
-				if _, err := io.Copy(h, c); err != nil {
-					return
-				}
-				_, _ = io.WriteString(c, hex.EncodeToString(h.Sum(nil)))
-			}()
+	return serveTCP(tb, func(c net.Conn) {
+		h := sha256.New()
+		if _, err := io.Copy(h, c); err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		_, _ = io.WriteString(c, hex.EncodeToString(h.Sum(nil)))
+	})
 }
 
 // TestDrainFinishesTransfer: SIGTERM to both agents in the middle of a

@@ -17,25 +17,10 @@ import (
 // which instance of a workload served it.
 func taggedBackend(tb testing.TB, tag string) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(io.Discard, c)
-				_, _ = io.WriteString(c, tag)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return serveTCP(tb, func(c net.Conn) {
+		_, _ = io.Copy(io.Discard, c)
+		_, _ = io.WriteString(c, tag)
+	})
 }
 
 type gossipMesh struct {
@@ -72,54 +57,21 @@ func (m *gossipMesh) gossipBlock(seed string) string {
 func (m *gossipMesh) payments(t *testing.T, name, seed, tag string) *node {
 	t.Helper()
 	c, k := m.p.issue(t, name, idPayments)
-	return startAgent(t, m.dir, name, fmt.Sprintf(`
-node_name = %q
-data_dir = %q
-%s
-tunnel {
-  listen = "127.0.0.1:0"
-  advertise = "127.0.0.1:0"
-}
-admin  { listen = "127.0.0.1:0" }
-policy { file = %q }
-%s
-workload "payments" {
-  id = %q
-  cert = %q
-  key = %q
-  expose {
-    port = 8443
-    backend = %q
-  }
-}
-`, name, m.dir, trustBlock(m.p), m.policy, m.gossipBlock(seed), idPayments, c, k, taggedBackend(t, tag)))
+	return startAgent(t, m.dir, name, agentConfig{
+		Name: name, DataDir: m.dir, Trust: trustBlock(m.p), Policy: m.policy, Extra: m.gossipBlock(seed),
+		Workloads: []workloadConfig{{Name: "payments", ID: idPayments, Cert: c, Key: k,
+			Exposes: []exposeConfig{{Port: 8443, Backend: taggedBackend(t, tag)}}}},
+	}.String())
 }
 
 func (m *gossipMesh) frontend(t *testing.T, name, seed string) *node {
 	t.Helper()
 	c, k := m.p.issue(t, name, idFrontend)
-	return startAgent(t, m.dir, name, fmt.Sprintf(`
-node_name = %q
-data_dir = %q
-%s
-tunnel {
-  listen = "127.0.0.1:0"
-  advertise = "127.0.0.1:0"
-}
-admin  { listen = "127.0.0.1:0" }
-policy { file = %q }
-%s
-workload "frontend" {
-  id = %q
-  cert = %q
-  key = %q
-  upstream "payments" {
-    listen = "127.0.0.1:0"
-    target = %q
-    port = 8443
-  }
-}
-`, name, m.dir, trustBlock(m.p), m.policy, m.gossipBlock(seed), idFrontend, c, k, idPayments))
+	return startAgent(t, m.dir, name, agentConfig{
+		Name: name, DataDir: m.dir, Trust: trustBlock(m.p), Policy: m.policy, Extra: m.gossipBlock(seed),
+		Workloads: []workloadConfig{{Name: "frontend", ID: idFrontend, Cert: c, Key: k,
+			Upstreams: []upstreamConfig{{Name: "payments", Target: idPayments, Port: 8443}}}},
+	}.String())
 }
 
 // TestGossipDiscoveryAndFailover: three agents and no peer blocks. The
@@ -239,26 +191,11 @@ func (m *gossipMesh) liar(t *testing.T) *node {
 	t.Helper()
 	id := "spiffe://" + td + "/ns/prod/sa/liar"
 	c, k := m.p.issue(t, "liar", id)
-	return startAgent(t, m.dir, "liar", fmt.Sprintf(`
-node_name = "liar"
-data_dir = %q
-%s
-tunnel {
-  listen = "127.0.0.1:0"
-  advertise = "127.0.0.1:0"
-}
-admin  { listen = "127.0.0.1:0" }
-policy { file = %q }
-workload "liar" {
-  id = %q
-  cert = %q
-  key = %q
-  expose {
-    port = 8443
-    backend = %q
-  }
-}
-`, m.dir, trustBlock(m.p), m.policy, id, c, k, taggedBackend(t, "LIAR")))
+	return startAgent(t, m.dir, "liar", agentConfig{
+		Name: "liar", DataDir: m.dir, Trust: trustBlock(m.p), Policy: m.policy,
+		Workloads: []workloadConfig{{Name: "liar", ID: id, Cert: c, Key: k,
+			Exposes: []exposeConfig{{Port: 8443, Backend: taggedBackend(t, "LIAR")}}}},
+	}.String())
 }
 
 func fetchMembers(n *node) ([]discovery.Member, error) {

@@ -151,6 +151,38 @@ func TestLeafRotationUnderLoad(t *testing.T) {
 	live.ping(t)
 }
 
+// TestCARotationUnderLoad walks the documented procedure: add the new CA to
+// every bundle, re-issue every leaf from it, remove the old CA; clients
+// connect continuously and none fails.
+func TestCARotationUnderLoad(t *testing.T) {
+	pr, p := startPairPKI(t, allowFrontendPolicy, allowFrontendPolicy)
+	l := startLoad(t, pr.frontend, 4)
+	time.Sleep(300 * time.Millisecond)
+
+	// 1. Both CAs in the bundle.
+	newCA := identitytest.NewCA(t, td)
+	writeFile(t, p.bundle, string(identitytest.BundlePEM(p.ca, newCA)))
+	time.Sleep(2500 * time.Millisecond) // one file-poll round on both agents
+
+	// 2. Every leaf re-issued by the new CA.
+	newFront := rotate(t, p, newCA, "frontend", idFrontend)
+	newPay := rotate(t, p, newCA, "payments", idPayments)
+	rotate(t, p, newCA, "batch", idBatch)
+	eventually(t, 10*time.Second, "leaves from the new CA in use", func() bool {
+		return serial(t, pr.a, idFrontend) == hexSerial(newFront) && serial(t, pr.b, idPayments) == hexSerial(newPay)
+	})
+	time.Sleep(time.Second)
+
+	// 3. The old CA removed; its CRL is replaced by the new CA's.
+	writeFile(t, p.crl, string(newCA.CRL(t)))
+	writeFile(t, p.bundle, string(identitytest.BundlePEM(newCA)))
+	time.Sleep(2500 * time.Millisecond)
+	l.check(t, "CA rotation")
+	if reply, err := roundTrip(pr.frontend, "after"); err != nil || reply != "after" {
+		t.Fatalf("after the rotation: %q %v", reply, err)
+	}
+}
+
 // TestRevocationCutsLiveStream: revoking the caller's certificate closes
 // its open stream within a second of the reload and refuses new ones.
 func TestRevocationCutsLiveStream(t *testing.T) {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -62,64 +61,20 @@ func startPairPKI(t *testing.T, policyA, policyB string) (*pair, *pki) {
 	writeFile(t, pr.policyA, policyA)
 	writeFile(t, pr.policyB, policyB)
 
-	pr.b = startAgent(t, dir, "b", fmt.Sprintf(`
-node_name = "b"
-data_dir = %q
-%s
-tunnel {
-  listen = "127.0.0.1:0"
-  advertise = "127.0.0.1:1"
-  handshake_timeout = "2s"
-}
-admin  { listen = "127.0.0.1:0" }
-policy { file = %q }
-workload "payments" {
-  id = %q
-  cert = %q
-  key = %q
-  expose {
-    port = 8443
-    backend = %q
-  }
-}
-`, dir, trustBlock(p), pr.policyB, idPayments, pc, pk, backend))
-
-	pr.a = startAgent(t, dir, "a", fmt.Sprintf(`
-node_name = "a"
-data_dir = %q
-%s
-tunnel {
-  listen = "127.0.0.1:0"
-  advertise = "127.0.0.1:1"
-}
-admin  { listen = "127.0.0.1:0" }
-policy { file = %q }
-workload "frontend" {
-  id = %q
-  cert = %q
-  key = %q
-  upstream "payments" {
-    listen = "127.0.0.1:0"
-    target = %q
-    port = 8443
-  }
-}
-workload "batch" {
-  id = %q
-  cert = %q
-  key = %q
-  upstream "payments" {
-    listen = "127.0.0.1:0"
-    target = %q
-    port = 8443
-  }
-}
-peer "b" {
-  address = %q
-  workloads = [%q]
-}
-`, dir, trustBlock(p), pr.policyA, idFrontend, fc, fk, idPayments, idBatch, bc, bk, idPayments,
-		pr.b.a.TunnelAddr().String(), idPayments))
+	pr.b = startAgent(t, dir, "b", agentConfig{
+		Name: "b", DataDir: dir, Trust: trustBlock(p), Policy: pr.policyB,
+		Workloads: []workloadConfig{{Name: "payments", ID: idPayments, Cert: pc, Key: pk,
+			Exposes: []exposeConfig{{Port: 8443, Backend: backend}}}},
+	}.String())
+	toPayments := []upstreamConfig{{Name: "payments", Target: idPayments, Port: 8443}}
+	pr.a = startAgent(t, dir, "a", agentConfig{
+		Name: "a", DataDir: dir, Trust: trustBlock(p), Policy: pr.policyA,
+		Workloads: []workloadConfig{
+			{Name: "frontend", ID: idFrontend, Cert: fc, Key: fk, Upstreams: toPayments},
+			{Name: "batch", ID: idBatch, Cert: bc, Key: bk, Upstreams: toPayments},
+		},
+		Peers: []peerConfig{{Name: "b", Address: pr.b.a.TunnelAddr().String(), Workloads: []string{idPayments}}},
+	}.String())
 	pr.frontend = pr.a.a.UpstreamAddr(idFrontend, "payments").String()
 	pr.batch = pr.a.a.UpstreamAddr(idBatch, "payments").String()
 	return pr, p

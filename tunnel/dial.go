@@ -109,6 +109,8 @@ func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
 	if pc := s.cs.PeerCertificates; len(pc) > 0 && (s.expires.IsZero() || pc[0].NotAfter.Before(s.expires)) {
 		s.expires = pc[0].NotAfter
 	}
+	s.renewAt = renewTime(s.openedAt, s.expires)
+	s.localSerial = t.localSerial(key.source)
 	if err := t.openControl(s); err != nil {
 		ym.Close()
 		return nil, fmt.Errorf("tunnel: confirm tunnel to %s: %w", key.addr, err)
@@ -150,4 +152,23 @@ func setNoDelay(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
+}
+
+// localCerts is implemented by TLS providers that tell which certificate a
+// local workload presents now (identity.Store does). With it, a session
+// dialed with a certificate that has since been replaced is renewed: new
+// streams go to a session made with the new one, so that the old
+// certificate (and the CA behind it, during a CA rotation) can be retired
+// without cutting streams.
+type localCerts interface {
+	Current(id string) *identity.Certificate
+}
+
+func (t *Tunnel) localSerial(id string) string {
+	if lc, ok := t.cfg.TLS.(localCerts); ok {
+		if c := lc.Current(id); c != nil {
+			return c.Serial
+		}
+	}
+	return ""
 }

@@ -27,6 +27,23 @@ const (
 	janitorInterval = 10 * time.Second
 )
 
+// renewTime is when a session opened at opened, whose first certificate
+// expires at expires, stops taking new streams: renewBefore ahead of the
+// expiry, but never earlier than half-way through the life the session had
+// left when it opened. With hour-long certificates that is a minute before
+// expiry; with certificates of a few seconds (renewed at half their life)
+// it is half-way, so a session is not retired the moment it is made.
+func renewTime(opened, expires time.Time) time.Time {
+	if expires.IsZero() {
+		return time.Time{}
+	}
+	early, half := expires.Add(-renewBefore), opened.Add(expires.Sub(opened)/2)
+	if early.Before(half) {
+		return half
+	}
+	return early
+}
+
 // poolKey identifies the sessions that may carry a stream: the client
 // certificate (source), the server identity required (target) and where.
 type poolKey struct{ source, target, addr string }
@@ -43,6 +60,17 @@ type pool struct {
 type peerSessions struct {
 	sessions []*session
 	dial     *pendingDial // the in-flight dial shared by every waiter, or nil
+}
+
+// active counts the sessions that may still take new streams.
+func (ps *peerSessions) active() int {
+	n := 0
+	for _, s := range ps.sessions {
+		if !s.draining.Load() && !s.ym.IsClosed() {
+			n++
+		}
+	}
+	return n
 }
 
 type pendingDial struct {
@@ -95,7 +123,7 @@ func (p *pool) get(ctx context.Context, key poolKey, pins []string) (*session, e
 		}
 		now := time.Now()
 		for _, s := range ps.sessions {
-			if !s.expires.IsZero() && now.After(s.expires.Add(-renewBefore)) {
+			if !s.renewAt.IsZero() && now.After(s.renewAt) {
 				s.draining.Store(true)
 			}
 			if !s.draining.Load() && !s.ym.IsClosed() && int(s.streams.Load()) < p.t.cfg.StreamsPerSession {
@@ -120,10 +148,12 @@ func (p *pool) get(ctx context.Context, key poolKey, pins []string) (*session, e
 			}
 			continue
 		}
-		if len(ps.sessions) >= p.t.cfg.SessionsPerPeer {
+		// Draining sessions (renewed, GoAway) only finish their streams:
+		// they do not count against the cap on sessions taking new ones.
+		if n := ps.active(); n >= p.t.cfg.SessionsPerPeer {
 			p.mu.Unlock()
 			return nil, fmt.Errorf("%w: %d sessions of %d streams to %s", ErrPoolFull,
-				len(ps.sessions), p.t.cfg.StreamsPerSession, key.addr)
+				n, p.t.cfg.StreamsPerSession, key.addr)
 		}
 		d := &pendingDial{done: make(chan struct{})}
 		ps.dial = d
@@ -187,7 +217,7 @@ func (p *pool) sweep(now time.Time) {
 		for _, s := range ps.sessions {
 			idle := s.streams.Load() == 0
 			since := s.idleSince.Load()
-			expiring := !s.expires.IsZero() && now.After(s.expires.Add(-renewBefore))
+			expiring := !s.renewAt.IsZero() && now.After(s.renewAt)
 			if idle && (s.draining.Load() || expiring || (since != 0 && now.Sub(time.Unix(0, since)) > sessionIdleTimeout)) {
 				doomed = append(doomed, s)
 				continue

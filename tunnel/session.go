@@ -25,6 +25,14 @@ type session struct {
 	// expires is when the first of the two certificates this session
 	// relies on expires (outbound only; zero = unknown).
 	expires time.Time
+	// renewAt is when the session stops taking new streams so that a new
+	// one, made with the certificates then current, takes over well before
+	// expires (zero = never). See renewTime.
+	renewAt time.Time
+	// localSerial is the serial of our certificate when the session was
+	// dialed (outbound, when the TLS provider tells; "" otherwise): once
+	// the workload's certificate is replaced the session is renewed.
+	localSerial string
 
 	// streams counts the streams reserved on an outbound session (guarded
 	// by the pool's mutex for increments) or open on an inbound one.

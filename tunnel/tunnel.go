@@ -196,8 +196,26 @@ func (t *Tunnel) sessionList() []*session {
 func (t *Tunnel) Recheck() int {
 	cut := 0
 	for _, s := range t.sessionList() {
+		if s.direction == DirOutbound && s.localSerial != "" && !s.draining.Load() {
+			if now := t.localSerial(s.source); now != "" && now != s.localSerial {
+				s.draining.Store(true)
+				t.log.Debug("certificate replaced, renewing tunnel", "source", s.source,
+					"target", s.target, "address", s.addr)
+			}
+		}
 		err := t.cfg.TLS.Recheck(s.cs)
 		if err == nil {
+			continue
+		}
+		if identity.ReasonOf(err) == identity.ReasonExpired {
+			// A certificate that merely ran out is routine (its holder has
+			// renewed, or will be refused at its next handshake): the
+			// session takes no new streams and its open ones finish.
+			// Revocation and removed trust cut at once, below.
+			if !s.draining.Swap(true) {
+				t.log.Info("tunnel certificate expired, draining", "direction", s.direction,
+					"source", s.source, "target", s.target, "address", s.addr)
+			}
 			continue
 		}
 		n := t.reg.onSession(s)

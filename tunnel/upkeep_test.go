@@ -32,13 +32,16 @@ func TestSweepClosesIdleSessions(t *testing.T) {
 	roundTrip(t, c2, "again")
 }
 
-func TestExpiringSessionNotReused(t *testing.T) {
+// TestExpiringSessionRenewed: a session whose callee certificate is about
+// to expire takes streams until half its remaining life, then new streams
+// go to a new session.
+func TestExpiringSessionRenewed(t *testing.T) {
 	ca := identitytest.NewCA(t, testTD)
+	const life = 3 * time.Second
 	e := newEnv(t, envOpts{ca: ca, backend: serve(t, echo), serverConfig: func(c *Config) {
-		// The callee's certificate expires within renewBefore.
 		dir := t.TempDir()
 		now := time.Now()
-		cert, key := ca.Issue(t, idPay, identitytest.WithValidity(now.Add(-time.Hour), now.Add(renewBefore/2))).
+		cert, key := ca.Issue(t, idPay, identitytest.WithValidity(now.Add(-time.Hour), now.Add(life))).
 			WriteFiles(t, dir, "pay")
 		st, err := identity.NewStore(identity.StoreConfig{
 			TrustDomain: testTD, BundleFile: ca.WriteBundle(t, dir),
@@ -49,13 +52,43 @@ func TestExpiringSessionNotReused(t *testing.T) {
 		}
 		c.TLS = st
 	}})
-	for _, msg := range []string{"one", "two"} {
+	send := func(msg string) {
 		c := dial(t, e.upstream)
 		roundTrip(t, c, msg)
 		c.Close()
 	}
-	hs, _ := e.clientMetrics.snapshot()
-	if !slices.Equal(hs, []string{"outbound/ok/", "outbound/ok/"}) {
-		t.Fatalf("handshakes %v, want a new session per stream", hs)
+	send("one")
+	send("two")
+	if hs, _ := e.clientMetrics.snapshot(); !slices.Equal(hs, []string{"outbound/ok/"}) {
+		t.Fatalf("handshakes %v, want the fresh session reused", hs)
+	}
+	ss := e.client.sessionList()
+	if len(ss) != 1 {
+		t.Fatalf("%d sessions", len(ss))
+	}
+	time.Sleep(time.Until(ss[0].renewAt) + 50*time.Millisecond)
+	send("three")
+	if hs, _ := e.clientMetrics.snapshot(); !slices.Equal(hs, []string{"outbound/ok/", "outbound/ok/"}) {
+		t.Fatalf("handshakes %v, want a new session after renewAt", hs)
+	}
+}
+
+func TestRenewTime(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		expires time.Time
+		want    time.Time
+	}{
+		{"unknown expiry", time.Time{}, time.Time{}},
+		{"hour-long: a minute before", t0.Add(time.Hour), t0.Add(time.Hour - renewBefore)},
+		{"seconds-long: half-way", t0.Add(4 * time.Second), t0.Add(2 * time.Second)},
+		{"already expired: now", t0.Add(-time.Second), t0.Add(-time.Second / 2)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := renewTime(t0, tc.expires); !got.Equal(tc.want) {
+				t.Fatalf("renewTime = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
