@@ -40,6 +40,10 @@ type Gossip struct {
 	wg       sync.WaitGroup
 	done     chan struct{} // closed by Shutdown
 
+	// setMu serializes SetLocal so that its broadcasts, queued without mu,
+	// are queued in generation order.
+	setMu sync.Mutex
+
 	mu       sync.Mutex
 	local    catalog                 // guarded by mu
 	leaving  bool                    // guarded by mu; announced in metadata
@@ -213,6 +217,8 @@ func (g *Gossip) SetLocal(tunnelAddr string, workloads []Workload) error {
 	if errs := checkLocal(tunnelAddr, workloads); len(errs) > 0 {
 		return fmt.Errorf("discovery: set local workloads: %w", errs[0])
 	}
+	g.setMu.Lock()
+	defer g.setMu.Unlock()
 	g.mu.Lock()
 	g.local = catalog{Node: g.cfg.NodeName, Gen: g.local.Gen + 1, TunnelAddr: tunnelAddr, Workloads: cloneWorkloads(workloads)}
 	chunks := splitCatalog(g.local, chunkBudget)

@@ -3,6 +3,7 @@ package discovery
 import (
 	"context"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -35,32 +36,32 @@ func (g *Gossip) enqueue(j sendJob) {
 	}
 }
 
-// joinLoop joins the seeds, retrying with backoff until one answers, then
-// every RejoinInterval contacts the seeds that are not alive members, so a
-// partition heals even after memberlist stopped gossiping to the dead.
+// joinLoop joins the seeds, retrying with backoff until one answers. Then,
+// every RejoinInterval, it contacts the seeds that are not alive members
+// and a few members we hold dead (serf's "reconnect"): a push-pull with a
+// member falsely declared dead makes it refute, and one across a healed
+// partition merges the two sides. memberlist alone only does that at its
+// next random push-pull, which can take minutes in a large cluster.
 func (g *Gossip) joinLoop(ctx context.Context) {
-	if len(g.cfg.Join) == 0 {
-		return
-	}
 	ml := g.ml.Load()
 	backoff := time.Second
-	joined := false
+	joined := len(g.cfg.Join) == 0
 	for {
-		seeds := g.cfg.Join
+		targets := g.cfg.Join
 		if joined {
-			seeds = g.unreachedSeeds()
+			targets = g.rejoinTargets(reconnectPerRound)
 		}
-		if len(seeds) > 0 {
-			n, err := ml.Join(seeds)
+		if len(targets) > 0 {
+			n, err := ml.Join(targets)
 			g.stats.joins.Add(1)
 			switch {
 			case n > 0 && !joined:
 				g.log.Info("joined gossip cluster", "contacted", n, "members", ml.NumMembers())
 				joined = true
 			case n == 0 && !joined:
-				g.log.Warn("gossip join failed; retrying", "seeds", len(seeds), "retry_in", backoff, "error", err)
+				g.log.Warn("gossip join failed; retrying", "seeds", len(targets), "retry_in", backoff, "error", err)
 			case n == 0:
-				g.log.Debug("gossip rejoin failed", "error", err)
+				g.log.Debug("gossip rejoin failed", "targets", len(targets), "error", err)
 			}
 		}
 		wait := g.cfg.RejoinInterval
@@ -76,14 +77,23 @@ func (g *Gossip) joinLoop(ctx context.Context) {
 	}
 }
 
-// unreachedSeeds returns the Join addresses that are not the gossip address
-// of an alive member (names that are not IP:port are always contacted).
-func (g *Gossip) unreachedSeeds() []string {
+// reconnectPerRound bounds the dead members contacted per rejoin round, so
+// a real outage costs at most a few dial timeouts per round.
+const reconnectPerRound = 3
+
+// rejoinTargets returns the Join addresses that are not the gossip address
+// of an alive member (names that are not IP:port are always contacted) and
+// up to n random members we hold dead (not left: they said goodbye).
+func (g *Gossip) rejoinTargets(n int) []string {
 	g.mu.Lock()
 	alive := make(map[string]bool, len(g.members))
-	for _, m := range g.members {
-		if m.State == StateAlive {
+	var dead []string
+	for _, m := range g.members { // map order: a random sample
+		switch {
+		case m.State == StateAlive:
 			alive[m.gossipAddr()] = true
+		case m.State == StateDead && len(dead) < n:
+			dead = append(dead, m.gossipAddr())
 		}
 	}
 	g.mu.Unlock()
@@ -91,6 +101,11 @@ func (g *Gossip) unreachedSeeds() []string {
 	for _, s := range g.cfg.Join {
 		if !alive[s] {
 			out = append(out, s)
+		}
+	}
+	for _, d := range dead {
+		if !slices.Contains(out, d) {
+			out = append(out, d)
 		}
 	}
 	return out
