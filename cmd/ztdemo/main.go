@@ -2,6 +2,12 @@
 // backend that answers each connection with what it received, `send` is a
 // client that sends one message, half-closes, and prints the answer or the
 // exact error the application saw (a reset from a denied stream, say).
+//
+// For integrity checks, `hash` is a backend that writes its name and a
+// newline at once, reads until EOF and answers with the SHA-256 (hex) of
+// everything it read; `send --bytes N` sends N pseudo-random bytes instead
+// of a message and prints their SHA-256 and the throughput before the
+// answer, so a caller compares the two hashes.
 package main
 
 import (
@@ -22,7 +28,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: ztdemo echo --listen ADDR | ztdemo send --addr ADDR --msg TEXT")
+		fmt.Fprintln(stderr, "usage: ztdemo echo|hash --listen ADDR [--name NAME] | ztdemo send --addr ADDR [--msg TEXT | --bytes N]")
 		return 2
 	}
 	fs := pflag.NewFlagSet(args[0], pflag.ContinueOnError)
@@ -35,11 +41,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return echo(*listen, *name, stderr)
+	case "hash":
+		listen := fs.String("listen", "127.0.0.1:28443", "address to listen on")
+		name := fs.String("name", "backend", "name sent first on each connection")
+		if fs.Parse(args[1:]) != nil {
+			return 2
+		}
+		return hashServe(*listen, *name, stderr)
 	case "send":
 		addr := fs.String("addr", "", "address to connect to")
 		msg := fs.String("msg", "hello", "message to send")
+		n := fs.Int64("bytes", 0, "send this many pseudo-random bytes instead of --msg")
+		timeout := fs.Duration("timeout", 10*time.Second, "limit for the whole exchange")
 		if fs.Parse(args[1:]) != nil {
 			return 2
+		}
+		if *n > 0 {
+			return sendBytes(*addr, *n, *timeout, stdout)
 		}
 		return send(*addr, *msg, stdout)
 	}
