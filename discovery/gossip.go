@@ -17,9 +17,10 @@ import (
 // and workloads and resolves other members' workloads. All methods are safe
 // for concurrent use.
 //
-// Locking: mu guards every field marked "guarded by mu". memberlist calls our
-// delegates while holding its own locks, so no memberlist method is ever
-// called with mu held.
+// Locking: lock order is life, then memberlist's locks, then mu. memberlist
+// calls our delegates while holding its node lock, and the delegates take
+// mu; so neither a memberlist method nor the transmit queue (whose NumNodes
+// callback must not reach memberlist either) is ever called with mu held.
 type Gossip struct {
 	cfg     Config
 	log     hclog.Logger
@@ -32,17 +33,14 @@ type Gossip struct {
 	jobs    chan sendJob // TCP sends done by the workers, never by a delegate
 
 	started atomic.Bool
-	// life serializes Start, Leave, SetKeys and Shutdown so that Leave never
-	// runs after memberlist's Shutdown (it panics there).
+	// life serializes Start, SetLocal, SetKeys, Leave and Shutdown: Leave
+	// must never run after memberlist's Shutdown (it panics there), an
+	// update after Leave would make us alive again, and SetLocal's
+	// broadcasts, queued without mu, must be queued in generation order.
 	life     sync.Mutex
 	shutdown bool // guarded by life
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
-	done     chan struct{} // closed by Shutdown
-
-	// setMu serializes SetLocal so that its broadcasts, queued without mu,
-	// are queued in generation order.
-	setMu sync.Mutex
 
 	mu       sync.Mutex
 	local    catalog                 // guarded by mu
@@ -75,7 +73,6 @@ func New(cfg Config) (*Gossip, error) {
 		log:      cfg.Logger.Named("discovery"),
 		keyring:  kr,
 		jobs:     make(chan sendJob, 1024),
-		done:     make(chan struct{}),
 		members:  make(map[string]*memberState),
 		catalogs: make(map[string]*heldCatalog),
 		partial:  make(map[string]*assembly),
@@ -212,14 +209,18 @@ func (g *Gossip) GossipAddr() string {
 
 // SetLocal replaces what this node announces (config reload) and broadcasts
 // the change. It returns an error, and changes nothing, if the values are
-// invalid.
+// invalid or after Shutdown. After Leave it changes only the local view.
 func (g *Gossip) SetLocal(tunnelAddr string, workloads []Workload) error {
 	if errs := checkLocal(tunnelAddr, workloads); len(errs) > 0 {
 		return fmt.Errorf("discovery: set local workloads: %w", errs[0])
 	}
-	g.setMu.Lock()
-	defer g.setMu.Unlock()
+	g.life.Lock()
+	defer g.life.Unlock()
+	if g.shutdown {
+		return ErrShutdown
+	}
 	g.mu.Lock()
+	leaving := g.leaving
 	g.local = catalog{Node: g.cfg.NodeName, Gen: g.local.Gen + 1, TunnelAddr: tunnelAddr, Workloads: cloneWorkloads(workloads)}
 	chunks := splitCatalog(g.local, chunkBudget)
 	g.rebuildLocked()
@@ -227,6 +228,9 @@ func (g *Gossip) SetLocal(tunnelAddr string, workloads []Workload) error {
 		g.emitLocked(EventUpdate, self)
 	}
 	g.mu.Unlock()
+	if leaving {
+		return nil
+	}
 	// Queued without mu: the queue calls back into NumNodes.
 	for _, c := range chunks {
 		g.queue.QueueBroadcast(newBroadcast(c.Node, c.Index, encodeChunk(c)))
@@ -284,7 +288,8 @@ func containsKey(keys [][]byte, k []byte) bool {
 }
 
 // Leave announces a graceful departure and waits up to timeout for it to be
-// broadcast. Call Shutdown afterwards. Leave after Shutdown returns
+// broadcast; this node stops resolving for its peers at once. Call Shutdown
+// afterwards. A second Leave does nothing; Leave after Shutdown returns
 // ErrShutdown (memberlist would panic).
 func (g *Gossip) Leave(timeout time.Duration) error {
 	g.life.Lock()
@@ -302,6 +307,10 @@ func (g *Gossip) Leave(timeout time.Duration) error {
 	// that got memberlist's message first).
 	deadline := time.Now().Add(timeout)
 	g.mu.Lock()
+	if g.leaving {
+		g.mu.Unlock()
+		return nil // a metadata update now would make us alive again
+	}
 	g.leaving = true
 	notice := encodeLeave(leaveNotice{Node: g.cfg.NodeName, Gen: g.local.Gen})
 	g.mu.Unlock()
@@ -332,7 +341,6 @@ func (g *Gossip) Shutdown() error {
 		return nil
 	}
 	g.shutdown = true
-	close(g.done)
 	if g.cancel != nil {
 		g.cancel()
 	}
