@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -209,7 +210,7 @@ func inNetns(ns string, fn func() error) error {
 		return err
 	}
 	defer orig.Close()
-	target, err := os.Open("/run/netns/" + ns)
+	target, err := os.Open("/var/run/netns/" + ns) // iproute2 NETNS_RUN_DIR
 	if err != nil {
 		runtime.UnlockOSThread()
 		return err
@@ -258,8 +259,14 @@ func (h *nsHost) dial(addr string, timeout time.Duration) (net.Conn, error) {
 // SHA-256 in hex of everything it read.
 func (h *nsHost) backend(tb testing.TB, tag string) string {
 	tb.Helper()
+	return h.backendAt(tb, tag, "127.0.0.1:0")
+}
+
+// backendAt is backend listening on addr.
+func (h *nsHost) backendAt(tb testing.TB, tag, addr string) string {
+	tb.Helper()
 	var ln net.Listener
-	if err := inNetns(h.ns, func() (err error) { ln, err = net.Listen("tcp", "127.0.0.1:0"); return err }); err != nil {
+	if err := inNetns(h.ns, func() (err error) { ln, err = net.Listen("tcp", addr); return err }); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { ln.Close() })
@@ -361,5 +368,6 @@ func (h *nsHost) view() string {
 	for _, m := range ms {
 		parts = append(parts, m.Name+"="+m.State)
 	}
+	slices.Sort(parts)
 	return strings.Join(parts, " ")
 }

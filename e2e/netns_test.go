@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -99,6 +98,12 @@ shutdown_timeout = "1s"
 // answering with h's name.
 func (m *netnsMesh) payments(t *testing.T, h, seed *nsHost) *proc {
 	t.Helper()
+	return m.paymentsAt(t, h, seed, h.backend(t, h.name))
+}
+
+// paymentsAt is payments with the given backend address (inside h).
+func (m *netnsMesh) paymentsAt(t *testing.T, h, seed *nsHost, backend string) *proc {
+	t.Helper()
 	c, k := m.p.issue(t, h.name, idPayments)
 	return m.startAgent(t, h, m.agentConfig(h, seed)+fmt.Sprintf(`
 workload "payments" {
@@ -110,7 +115,7 @@ workload "payments" {
     backend = %q
   }
 }
-`, idPayments, c, k, h.backend(t, h.name)))
+`, idPayments, c, k, backend))
 }
 
 // frontend runs an agent in h with the payments upstream at nsUpstream.
@@ -208,54 +213,75 @@ func spread(t *testing.T, c *nsHost, n int) map[string]int {
 	return seen
 }
 
-// transfer sends size pseudo-random bytes from c through addr, half-closes
-// and checks the SHA-256 the backend answers. It returns the serving
-// instance and the throughput in MB/s.
-func transfer(t *testing.T, c *nsHost, addr string, size int, timeout time.Duration) (string, float64) {
-	t.Helper()
-	conn, err := c.dial(addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(timeout))
-	start := time.Now()
-	werr := make(chan error, 1)
-	want := make(chan string, 1)
-	go func() {
-		rng := rand.NewChaCha8([32]byte{9})
-		h := sha256.New()
-		buf := make([]byte, 61<<10+3) // odd size: records never line up with writes
-		for sent := 0; sent < size; {
-			n := min(len(buf), size-sent)
-			_, _ = rng.Read(buf[:n])
-			h.Write(buf[:n])
-			if _, err := conn.Write(buf[:n]); err != nil {
-				werr <- fmt.Errorf("write after %d bytes: %w", sent, err)
-				return
-			}
-			sent += n
+// ztdemoOnce builds cmd/ztdemo next to ztunnelBin (TestMain removes that
+// folder): the transfers run in non-race processes, so the figures measure
+// the tunnel rather than the race detector.
+var (
+	ztdemoOnce sync.Once
+	ztdemoBin  string
+	ztdemoErr  error
+)
+
+func ztdemo(tb testing.TB) string {
+	tb.Helper()
+	ztdemoOnce.Do(func() {
+		bin := filepath.Join(filepath.Dir(ztunnelBin), "ztdemo")
+		if out, err := exec.Command("go", "build", "-o", bin, "../cmd/ztdemo").CombinedOutput(); err != nil {
+			ztdemoErr = fmt.Errorf("build ztdemo: %v\n%s", err, out)
+			return
 		}
-		want <- hex.EncodeToString(h.Sum(nil))
-		werr <- conn.(*net.TCPConn).CloseWrite()
-	}()
-	r := bufio.NewReader(conn)
-	tag, err := r.ReadString('\n')
-	if err != nil {
-		t.Fatalf("no tag: %v", err)
+		ztdemoBin = bin
+	})
+	if ztdemoErr != nil {
+		tb.Fatal(ztdemoErr)
 	}
-	got, err := io.ReadAll(r)
-	if err := <-werr; err != nil {
+	return ztdemoBin
+}
+
+// demoHash runs `ztdemo hash` inside h on addr, answering with h's name
+// first; it is killed and reaped at cleanup.
+func demoHash(t *testing.T, h *nsHost, addr string) string {
+	t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", h.ns, ztdemo(t), "hash", "--listen", addr, "--name", h.name)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	eventually(t, 10*time.Second, "ztdemo hash listening in "+h.name, func() bool {
+		c, err := h.dial(addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return addr
+}
+
+// demoSend runs `ztdemo send --bytes size` inside h towards addr, checks
+// that the backend's hash equals the sender's and returns the name of the
+// instance that served it and the throughput in MB/s.
+func demoSend(t *testing.T, h *nsHost, addr string, size int, timeout time.Duration) (string, float64) {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", h.ns, ztdemo(t), "send", "--addr", addr,
+		"--bytes", strconv.Itoa(size), "--timeout", timeout.String()).CombinedOutput()
 	if err != nil {
-		t.Fatalf("reading the hash: %v", err)
+		t.Fatalf("ztdemo send: %v\n%s", err, out)
 	}
-	if w := <-want; string(got) != w {
-		t.Fatalf("backend hashed %q, sent %q: bytes were lost or changed", got, w)
+	var n int
+	var sum, took, tag, got string
+	var mbps float64
+	if _, err := fmt.Sscanf(string(out), "sent %d bytes sha256 %s in %s (%g MB/s)\nanswer: %s\n%s", &n, &sum, &took, &mbps, &tag, &got); err != nil {
+		t.Fatalf("ztdemo send printed %q: %v", out, err)
 	}
-	secs := time.Since(start).Seconds()
-	return tag[:len(tag)-1], float64(size) / 1e6 / secs
+	if n != size || got != sum {
+		t.Fatalf("sent %d bytes hashing to %s, the backend hashed %s: bytes were lost or changed", n, sum, got)
+	}
+	return tag, mbps
 }
 
 // isTimeout reports a dial that got no answer at all (a silent drop).
@@ -394,19 +420,22 @@ func median(ds []time.Duration) time.Duration {
 }
 
 // TestNetnsTransferIntegrity: multi-MiB transfers c -> a across the veth
-// pairs and the bridge, hashed end to end; then the same with delay and
-// loss (netem) on both hosts' interfaces, where the kernel has netem.
+// pairs and the bridge, hashed end to end by ztdemo processes; then the
+// same with delay and loss (netem) on both hosts' interfaces, where the
+// kernel has netem.
 func TestNetnsTransferIntegrity(t *testing.T) {
 	m := newNetnsMesh(t, "a", "c")
 	a, c := m.lab.hosts["a"], m.lab.hosts["c"]
-	m.payments(t, a, nil)
+	m.paymentsAt(t, a, nil, demoHash(t, a, "127.0.0.1:18443"))
 	m.frontend(t, c, a)
 	waitPayers(t, c, 15*time.Second, "a")
 
 	t.Run("clean", func(t *testing.T) {
-		const size = 64 << 20
-		tag, mbps := transfer(t, c, nsUpstream, size, 60*time.Second)
-		t.Logf("%d MiB c -> %s intact at %.1f MB/s", size>>20, tag, mbps)
+		const size = 256 << 20
+		tag, mbps := demoSend(t, c, nsUpstream, size, 60*time.Second)
+		// The same programs over plain TCP on the same path, for comparison.
+		_, raw := demoSend(t, c, demoHash(t, a, net.JoinHostPort(a.ip, "18444")), size, 60*time.Second)
+		t.Logf("%d MiB c -> %s intact at %.1f MB/s through the tunnel (plain TCP on the same veth path: %.1f MB/s)", size>>20, tag, mbps, raw)
 	})
 	t.Run("netem delay 20ms loss 1.5%", func(t *testing.T) {
 		if why := m.lab.netemMissing(); why != "" {
@@ -417,7 +446,7 @@ func TestNetnsTransferIntegrity(t *testing.T) {
 			t.Cleanup(func() { _ = sh("tc", "-n", h.ns, "qdisc", "del", "dev", "eth0", "root") })
 		}
 		const size = 4 << 20
-		tag, mbps := transfer(t, c, nsUpstream, size, 90*time.Second)
+		tag, mbps := demoSend(t, c, nsUpstream, size, 90*time.Second)
 		t.Logf("%d MiB c -> %s intact through 20ms delay and 1.5%% loss each way at %.2f MB/s", size>>20, tag, mbps)
 	})
 }
