@@ -182,3 +182,15 @@ func decodeMetaLogged(g *Gossip, b []byte) (nodeMeta, error) {
 	}
 	return m, err
 }
+
+// conflicts logs two members claiming one name (memberlist keeps the first;
+// the second is not admitted until the first is dead for
+// DeadNodeReclaimTime).
+type conflicts struct{ g *Gossip }
+
+var _ memberlist.ConflictDelegate = (*conflicts)(nil)
+
+func (c *conflicts) NotifyConflict(existing, other *memberlist.Node) {
+	c.g.log.Warn("two gossip members use the same node name", "node", existing.Name,
+		"existing", joinHostPort(existing.Addr.String(), existing.Port), "other", joinHostPort(other.Addr.String(), other.Port))
+}

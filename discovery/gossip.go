@@ -3,7 +3,6 @@ package discovery
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -126,6 +125,7 @@ func (g *Gossip) memberlistConfig() *memberlist.Config {
 	mc.DeadNodeReclaimTime = c.DeadNodeReclaimTime
 	mc.Delegate = &delegate{g: g}
 	mc.Events = &events{g: g}
+	mc.Conflict = &conflicts{g: g}
 	mc.LogOutput = nil
 	mc.Logger = g.cfg.Logger.Named("memberlist").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})
 	t := c.Timing
@@ -183,8 +183,7 @@ func (g *Gossip) Start(ctx context.Context) error {
 	}
 	g.goBackground(func() { g.joinLoop(ctx) })
 	g.goBackground(func() { g.reconcileLoop(ctx) })
-	n := ml.LocalNode()
-	g.log.Info("gossip started", "node", g.cfg.NodeName, "addr", net.JoinHostPort(n.Addr.String(), fmt.Sprint(n.Port)), "seeds", len(g.cfg.Join))
+	g.log.Info("gossip started", "node", g.cfg.NodeName, "addr", g.GossipAddr(), "seeds", len(g.cfg.Join))
 	return nil
 }
 
@@ -204,7 +203,7 @@ func (g *Gossip) GossipAddr() string {
 		return ""
 	}
 	n := ml.LocalNode()
-	return net.JoinHostPort(n.Addr.String(), fmt.Sprint(n.Port))
+	return joinHostPort(n.Addr.String(), n.Port)
 }
 
 // SetLocal replaces what this node announces (config reload) and broadcasts
