@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"time"
@@ -117,6 +118,10 @@ func (t *Tunnel) handshake(c net.Conn) {
 	}
 	if err != nil {
 		reason := identity.ReasonOf(err)
+		if isTimeout(err) && t.ctx.Err() == nil {
+			// The context and the conn deadline race; name the limit either way.
+			err = fmt.Errorf("tunnel: TLS handshake not finished within %s: %w", t.cfg.HandshakeTimeout, err)
+		}
 		t.metrics.Handshake(DirInbound, ResultFailed, reason, time.Since(start))
 		t.inLog.Warn("tunnel handshake refused", "remote", remoteAddr(c), "reason", reason, "error", err)
 		c.Close()
@@ -145,6 +150,7 @@ func (t *Tunnel) handshake(c net.Conn) {
 	if s.target == "" { // a provider without Leaf or GetCertificate: go by SNI
 		s.target = t.exposes.Load().bySNI[cs.ServerName]
 	}
+	s.localSerial = t.localSerial(s.target)
 	t.addSession(s)
 	t.inLog.Debug("tunnel accepted", "peer", peer, "workload", s.target, "remote", s.addr)
 	// Accept in a tight loop: a slow AcceptStream lets yamux's backlog fill
@@ -284,4 +290,10 @@ func serverConfigRecordingID(cfg *tls.Config) (*tls.Config, *string) {
 		return c, err
 	}
 	return cfg, id
+}
+
+// isTimeout reports whether err is a deadline: the context's or a conn's.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
