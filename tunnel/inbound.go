@@ -186,6 +186,13 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 		return
 	}
 	defer s.streams.Add(-1)
+	if !t.reserveStream() {
+		t.inLog.Warn("too many streams in all tunnels, stream refused", "peer", s.source, "limit", t.cfg.MaxStreams)
+		t.metrics.Stream(DirInbound, s.source, s.target, ResultFailed)
+		refuse(CodeOverloaded, "")
+		return
+	}
+	defer t.releaseStream()
 	st.SetReadDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
 	h, err := ReadHeader(st)
 	st.SetReadDeadline(time.Time{})

@@ -51,7 +51,7 @@ func (t *Tunnel) acceptUpstream(ul *upstreamListener) {
 				return
 			}
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			t.outLog.Error("upstream accept failed", "address", ul.ln.Addr().String(), "error", err)
+			t.outLog.Error("upstream accept failed", "address", ul.ln.Addr().String(), "error", err, "retry_in", delay)
 			time.Sleep(delay)
 			continue
 		}
@@ -76,6 +76,14 @@ func (t *Tunnel) acceptUpstream(ul *upstreamListener) {
 // serveUpstream carries one accepted app connection to its target.
 func (t *Tunnel) serveUpstream(ul *upstreamListener, c net.Conn) {
 	u := ul.up.Load()
+	if !t.reserveStream() {
+		resetConn(c)
+		t.metrics.UpstreamRefused(u.Source, u.Name)
+		t.outLog.Warn("too many streams in all tunnels, connection reset",
+			"source", u.Source, "upstream", u.Name, "limit", t.cfg.MaxStreams)
+		return
+	}
+	defer t.releaseStream()
 	setNoDelay(c)
 	rule := ""
 	if u.Port != 0 { // the sender checks first when it knows the port
@@ -132,9 +140,11 @@ func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream, local net.Conn) (
 		}
 		tried++
 		ls, err := t.tryEndpoint(u, addr, local)
-		if errors.Is(err, yamux.ErrRemoteGoAway) {
-			// That session is draining (the peer may be reloading or
-			// rotating it): one more try on a fresh session.
+		for retry := 0; retry < 2 && retryOnFreshSession(err); retry++ {
+			// That session is draining (the peer is rotating its
+			// certificate or shutting down), or it reset the stream before
+			// answering, which a GoAway racing our SYN does: no byte of the
+			// app was sent yet, so a fresh session may take the stream.
 			ls, err = t.tryEndpoint(u, addr, local)
 		}
 		if err == nil {
@@ -150,6 +160,12 @@ func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream, local net.Conn) (
 		return nil, fmt.Errorf("%w for %s: all %d in back-off after failures", ErrNoEndpoint, u.Target, len(addrs))
 	}
 	return nil, lastErr
+}
+
+// retryOnFreshSession reports whether a stream request failed only because
+// of the session it was tried on.
+func retryOnFreshSession(err error) bool {
+	return errors.Is(err, yamux.ErrRemoteGoAway) || errors.Is(err, yamux.ErrConnectionReset)
 }
 
 // tryEndpoint gets a session to addr from the pool and requests a stream

@@ -35,6 +35,8 @@ type Tunnel struct {
 	pool   *pool
 	reg    *registry
 	nextID atomic.Uint64
+	// streams counts the stream slots taken under MaxStreams (reserveStream).
+	streams atomic.Int64
 
 	exposes  atomic.Pointer[exposeTable]
 	draining atomic.Bool
@@ -64,7 +66,7 @@ func New(cfg Config) (*Tunnel, error) {
 		inLog:     cfg.Logger.Named("inbound"),
 		outLog:    cfg.Logger.Named("outbound"),
 		access:    cfg.Logger.Named("access"),
-		ymCfg:     yamuxConfig(cfg.Logger.Named("yamux")),
+		ymCfg:     yamuxConfig(cfg.Logger.Named("yamux"), cfg.StreamWindow),
 		peerID:    identity.PeerID,
 		ctx:       ctx,
 		cancel:    cancel,
@@ -196,13 +198,7 @@ func (t *Tunnel) sessionList() []*session {
 func (t *Tunnel) Recheck() int {
 	cut := 0
 	for _, s := range t.sessionList() {
-		if s.direction == DirOutbound && s.localSerial != "" && !s.draining.Load() {
-			if now := t.localSerial(s.source); now != "" && now != s.localSerial {
-				s.draining.Store(true)
-				t.log.Debug("certificate replaced, renewing tunnel", "source", s.source,
-					"target", s.target, "address", s.addr)
-			}
-		}
+		t.renewIfCertReplaced(s)
 		err := t.cfg.TLS.Recheck(s.cs)
 		if err == nil {
 			continue
@@ -240,6 +236,32 @@ func (t *Tunnel) Recheck() int {
 		}
 	}
 	return cut
+}
+
+// renewIfCertReplaced retires s once our certificate it was made with has
+// been replaced, so that the old certificate (and during a CA rotation the
+// old CA) can go without cutting streams. Outbound: s takes no new streams
+// and the pool dials a session with the new certificate. Inbound: the
+// caller cannot know we renewed, so we send a GoAway; its agent then opens
+// new streams on a fresh session, which gets our new certificate. Open
+// streams finish in both cases.
+func (t *Tunnel) renewIfCertReplaced(s *session) {
+	local := s.source
+	if s.direction == DirInbound {
+		local = s.target
+	}
+	if s.localSerial == "" || s.draining.Load() {
+		return
+	}
+	if now := t.localSerial(local); now == "" || now == s.localSerial {
+		return
+	}
+	s.draining.Store(true)
+	if s.direction == DirInbound {
+		go goAway(s.ym)
+	}
+	t.log.Debug("certificate replaced, renewing tunnel", "direction", s.direction,
+		"source", s.source, "target", s.target, "address", s.addr)
 }
 
 // ClosePeer closes every outbound session to addr (a peer discovery
