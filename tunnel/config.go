@@ -69,11 +69,22 @@ type Config struct {
 	Upstreams []Upstream
 	Exposes   []Expose
 
-	HandshakeTimeout   time.Duration // inbound TLS handshake and stream header deadline; 10s
-	MaxHandshakes      int           // concurrent inbound TLS handshakes; 256
-	StreamsPerSession  int           // open streams per outbound session before another is opened; 512
-	SessionsPerPeer    int           // outbound sessions per (source, target, address); 8
-	ConnsPerUpstream   int           // accepted connections per upstream listener; 4096
+	// Limits (doc.go, "Limits", says what each one bounds and why).
+	HandshakeTimeout  time.Duration // inbound TLS handshake and stream header deadline; 10s
+	MaxHandshakes     int           // concurrent inbound TLS handshakes; 256
+	StreamsPerSession int           // open streams per outbound session before another is opened (an inbound session takes twice as many); 512
+	SessionsPerPeer   int           // outbound sessions per (source, target, address); 8
+	ConnsPerUpstream  int           // accepted connections per upstream listener; 4096
+	// MaxStreams caps the streams open at once across every session, both
+	// directions (inbound streams count from the moment they are accepted,
+	// before their header is read); 4096. With StreamWindow it bounds the
+	// memory held in stream receive buffers: MaxStreams x StreamWindow.
+	MaxStreams int
+	// StreamWindow is the largest receive window of one stream in bytes,
+	// the most a stream whose reader stalls can buffer; 1 MiB, at least
+	// 256 KiB (yamux's initial window). It also caps one stream's
+	// throughput at StreamWindow / RTT (1 MiB: 1 Gbit/s at 8 ms).
+	StreamWindow       int
 	DialTimeout        time.Duration // TCP + TLS + tunnel confirmation to a peer; 5s
 	BackendDialTimeout time.Duration // dial of a local backend; 5s
 
@@ -96,6 +107,8 @@ func DefaultConfig() Config {
 		StreamsPerSession:  512,
 		SessionsPerPeer:    8,
 		ConnsPerUpstream:   4096,
+		MaxStreams:         4096,
+		StreamWindow:       1 << 20,
 		DialTimeout:        5 * time.Second,
 		BackendDialTimeout: 5 * time.Second,
 	}
@@ -121,6 +134,8 @@ func (c Config) withDefaults() Config {
 	setInt(&c.StreamsPerSession, d.StreamsPerSession)
 	setInt(&c.SessionsPerPeer, d.SessionsPerPeer)
 	setInt(&c.ConnsPerUpstream, d.ConnsPerUpstream)
+	setInt(&c.MaxStreams, d.MaxStreams)
+	setInt(&c.StreamWindow, d.StreamWindow)
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
 	}
@@ -151,10 +166,14 @@ func (c *Config) Validate() error {
 	}{
 		{"max handshakes", c.MaxHandshakes}, {"streams per session", c.StreamsPerSession},
 		{"sessions per peer", c.SessionsPerPeer}, {"conns per upstream", c.ConnsPerUpstream},
+		{"max streams", c.MaxStreams}, {"stream window", c.StreamWindow},
 	} {
 		if l.v < 0 {
 			add("%s %d is negative", l.name, l.v)
 		}
+	}
+	if c.StreamWindow > 0 && (c.StreamWindow < minStreamWindow || c.StreamWindow > maxStreamWindow) {
+		add("stream window %d is outside %d..%d bytes", c.StreamWindow, minStreamWindow, maxStreamWindow)
 	}
 	if c.TLS == nil {
 		add("no TLS provider")

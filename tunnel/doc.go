@@ -4,8 +4,7 @@
 // carried to a remote workload), the inbound tunnel listener (TLS 1.3 +
 // yamux), the outbound session pool keyed by (source, target, address), the
 // per-stream header and status reply (wire.go is the spec), the splice with
-// half-close and reset semantics, the limits (concurrent handshakes, streams
-// per session, sessions per peer, connections per upstream), the registry of
+// half-close and reset semantics, the limits (below), the registry of
 // live streams, and the access log.
 //
 // It does not own: certificates and their checks (identity, reached through
@@ -17,6 +16,37 @@
 // Concurrency: a Tunnel's methods are safe for concurrent use. Every
 // accepted connection, handshake and stream runs in its own goroutine;
 // none of them outlive Close.
+//
+// Limits (Config; a zero value means the default, each one is checked by
+// Validate). Every limit answers a refusal the peer or app can see and a
+// log line naming the limit:
+//
+//   - HandshakeTimeout, 10s: an inbound TLS handshake, and each inbound
+//     stream's header, must finish within it; silent connections and
+//     silent streams are shed by it.
+//   - MaxHandshakes, 256: inbound TLS handshakes in progress at once; one
+//     more connection is closed at accept (metric result "overloaded").
+//   - StreamsPerSession, 512: streams per outbound session before the pool
+//     opens another; an inbound session takes twice as many (a peer may
+//     run another policy), then answers OVERLOADED.
+//   - SessionsPerPeer, 8: outbound sessions per (source, target, address);
+//     past SessionsPerPeer x StreamsPerSession a connection fails over.
+//   - ConnsPerUpstream, 4096: app connections open at once on one upstream
+//     listener; one more is reset.
+//   - MaxStreams, 4096, and StreamWindow, 1 MiB: the memory held in stream
+//     receive buffers. A stream buffers at most StreamWindow bytes its
+//     reader has not taken (yamux's window starts at 256 KiB and grows to
+//     StreamWindow only while the reader keeps up), and at most MaxStreams
+//     streams are open across all sessions in both directions (inbound
+//     ones from the moment they are accepted, each session's control
+//     stream included), so the bound is MaxStreams x StreamWindow (4 GiB
+//     by default, reached only if every stream's reader stalls after
+//     reading at full speed). Past MaxStreams an inbound stream is answered
+//     OVERLOADED and an app connection is reset.
+//   - Accept back-off: when accept fails (EMFILE, ENFILE, ENOBUFS...) every
+//     accept loop waits 5 ms, doubling to 1 s while it keeps failing, logs
+//     each failure with its retry delay, and serves again at full speed once
+//     an accept succeeds.
 //
 // Resets: yamux v0.1.2 cannot reset a single stream (Stream.Close is a
 // half-close, and a RST is only sent by its internal close timeout). Each

@@ -186,6 +186,11 @@ func TestValidate(t *testing.T) {
 		{"no hooks", func(c *Config) { c.TLS, c.Authorize = nil, nil },
 			"tunnel: invalid config: no TLS provider; no authorizer"},
 		{"negative", func(c *Config) { c.MaxHandshakes = -1 }, "tunnel: invalid config: max handshakes -1 is negative"},
+		{"negative max streams", func(c *Config) { c.MaxStreams = -1 }, "tunnel: invalid config: max streams -1 is negative"},
+		{"stream window below yamux's", func(c *Config) { c.StreamWindow = 1000 },
+			"tunnel: invalid config: stream window 1000 is outside 262144..67108864 bytes"},
+		{"stream window too large", func(c *Config) { c.StreamWindow = 1 << 30 },
+			"tunnel: invalid config: stream window 1073741824 is outside 262144..67108864 bytes"},
 		{"bad listen", func(c *Config) { c.Listen = "nope" },
 			`tunnel: invalid config: listen "nope": address nope: missing port in address`},
 		{"upstream twice", func(c *Config) {

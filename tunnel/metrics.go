@@ -41,7 +41,7 @@ type Metrics interface {
 	// PolicyDecision is one policy decision ("allow"/"deny") and its rule.
 	PolicyDecision(decision, rule string)
 	// UpstreamRefused counts a connection refused by an upstream listener
-	// at its ConnsPerUpstream limit.
+	// at its ConnsPerUpstream limit or at the tunnel's MaxStreams.
 	UpstreamRefused(source, upstream string)
 }
 

@@ -27,7 +27,7 @@ func rawSession(t *testing.T, e *env, target string) *yamux.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ym, err := yamux.Client(c, yamuxConfig(hclog.NewNullLogger()))
+	ym, err := yamux.Client(c, yamuxConfig(hclog.NewNullLogger(), DefaultConfig().StreamWindow))
 	if err != nil {
 		t.Fatal(err)
 	}

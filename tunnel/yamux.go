@@ -26,12 +26,12 @@ const (
 	// long is considered dead.
 	yamuxWriteTimeout = 10 * time.Second
 
-	// yamuxWindow is the maximum receive window per stream. yamux's 256 KiB
-	// default caps one stream at window/RTT; 4 MiB lets a stream fill a
-	// 10 Gbit/s link at 3 ms RTT. Memory bound: a stream whose reader
-	// stalls buffers at most this much, so a session holds at most
-	// streams x 4 MiB (the window only grows as the reader keeps up).
-	yamuxWindow = 4 << 20
+	// The maximum receive window per stream is Config.StreamWindow
+	// (default 1 MiB, within minStreamWindow..maxStreamWindow). yamux's
+	// 256 KiB default caps one stream at window/RTT. Memory bound: a stream
+	// whose reader stalls buffers at most one window (the window only grows
+	// past 256 KiB as the reader keeps up), and Config.MaxStreams caps the
+	// streams, so stream buffers hold at most MaxStreams x StreamWindow.
 
 	// yamuxStreamOpenTimeout: a stream whose SYN is not acknowledged within
 	// 30s closes the session (yamux's rule); our server acknowledges on
@@ -47,17 +47,21 @@ const (
 	// at once on a RESET record or a FIN (splice, control.go); a session
 	// that dies frees all of its streams.
 	yamuxStreamCloseTimeout = 0
+
+	minStreamWindow = 256 << 10 // yamux refuses a smaller MaxStreamWindowSize
+	maxStreamWindow = 64 << 20
 )
 
 // yamuxConfig returns the yamux config for both ends, logging through log
-// (yamux's "[ERR]"/"[WARN]" prefixes become hclog levels).
-func yamuxConfig(log hclog.Logger) *yamux.Config {
+// (yamux's "[ERR]"/"[WARN]" prefixes become hclog levels). window is the
+// largest receive window per stream; it need not match the peer's.
+func yamuxConfig(log hclog.Logger, window int) *yamux.Config {
 	return &yamux.Config{
 		AcceptBacklog:          yamuxAcceptBacklog,
 		EnableKeepAlive:        true,
 		KeepAliveInterval:      yamuxKeepAliveInterval,
 		ConnectionWriteTimeout: yamuxWriteTimeout,
-		MaxStreamWindowSize:    yamuxWindow,
+		MaxStreamWindowSize:    uint32(window),
 		StreamOpenTimeout:      yamuxStreamOpenTimeout,
 		StreamCloseTimeout:     yamuxStreamCloseTimeout,
 		Logger:                 log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),

@@ -1,0 +1,148 @@
+package tunnel
+
+import (
+	"io"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/yamux"
+)
+
+// TestMaxStreamsInbound: streams across every session count against
+// MaxStreams (control streams included); past it a stream is answered
+// OVERLOADED with a logged reason, and a freed slot is reusable.
+func TestMaxStreamsInbound(t *testing.T) {
+	// The caller's control stream and the legitimate stream take two slots.
+	h := newHostileEnv(t, func(c *Config) { c.MaxStreams = 3 })
+	ym := rawSession(t, h.env, idPay)
+	silent, err := ym.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the silent stream to take the last slot", func() bool { return h.server.streams.Load() == 3 })
+	st, err := ym.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetDeadline(time.Now().Add(waitLong))
+	st.Write(mustHeader(t, payPort))
+	if r, err := ReadReply(st); err != nil || r.Code != CodeOverloaded {
+		t.Fatalf("reply %v, %v; want OVERLOADED", r.Code, err)
+	}
+	h.waitLog(t, "too many streams in all tunnels, stream refused", "limit=3")
+	roundTrip(t, h.legit, "the legitimate stream still flows")
+	silent.Close() // its header ends short: refused, its slot freed
+	eventually(t, "the slot to free", func() bool { return h.server.streams.Load() == 2 })
+	st, err = ym.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetDeadline(time.Now().Add(waitLong))
+	st.Write(mustHeader(t, payPort))
+	if r, err := ReadReply(st); err != nil || r.Code != CodeOK {
+		t.Fatalf("reply %v, %v after a slot freed; want OK", r.Code, err)
+	}
+	roundTrip(t, st, "through the freed slot")
+}
+
+// TestMaxStreamsOutbound: app connections beyond MaxStreams are reset,
+// logged and counted; the held one keeps flowing.
+func TestMaxStreamsOutbound(t *testing.T) {
+	var logs logBuffer
+	refused := &refusalMetrics{}
+	e := newEnv(t, envOpts{backend: serve(t, echo), clientConfig: func(c *Config) {
+		c.MaxStreams = 1
+		c.Logger = logs.logger()
+		c.Metrics = refused
+	}})
+	held := dial(t, e.upstream)
+	roundTrip(t, held, "hello")
+	expectReset(t, e.upstream)
+	if !contains(logs.String(), "too many streams in all tunnels, connection reset") || !contains(logs.String(), "limit=1") {
+		t.Fatalf("no log of the limit:\n%s", logs.String())
+	}
+	if n := refused.n.Load(); n != 1 {
+		t.Fatalf("UpstreamRefused counted %d times, want 1", n)
+	}
+	roundTrip(t, held, "still flowing")
+	held.Close()
+	eventually(t, "the slot to free", func() bool { return e.client.streams.Load() == 0 })
+	roundTrip(t, dial(t, e.upstream), "again")
+}
+
+type refusalMetrics struct {
+	NopMetrics
+	n atomic.Int32
+}
+
+func (m *refusalMetrics) UpstreamRefused(string, string) { m.n.Add(1) }
+
+// TestStreamWindowBoundsBuffering: a stream whose reader stalls buffers at
+// most StreamWindow bytes, even after its window has grown to the full size.
+func TestStreamWindowBoundsBuffering(t *testing.T) {
+	for _, window := range []int{256 << 10, 1 << 20} {
+		t.Run(strconv.Itoa(window), func(t *testing.T) {
+			a, b := net.Pipe()
+			cfg := yamuxConfig(hclog.NewNullLogger(), window)
+			cfg.EnableKeepAlive = false
+			client, err := yamux.Client(a, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			server, err := yamux.Server(b, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { client.Close(); server.Close() })
+			w, err := client.OpenStream()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent atomic.Int64
+			go func() {
+				chunk := make([]byte, 16<<10)
+				for {
+					n, err := w.Write(chunk)
+					sent.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			}()
+			r, err := server.AcceptStream()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Read the first window at full speed so the window grows to its
+			// maximum, then stall.
+			const read = 256 << 10
+			if _, err := io.ReadFull(r, make([]byte, read)); err != nil {
+				t.Fatal(err)
+			}
+			waitSettled(t, func() int64 { return sent.Load() })
+			if buffered := sent.Load() - read; buffered > int64(window) || buffered < int64(window)/2 {
+				t.Fatalf("%d bytes buffered for a stalled reader, want at most the window %d (and most of it)", buffered, window)
+			}
+		})
+	}
+}
+
+// waitSettled waits until f stops changing for 200ms.
+func waitSettled(tb testing.TB, f func() int64) {
+	tb.Helper()
+	last, since := f(), time.Now()
+	deadline := time.Now().Add(waitLong)
+	for time.Since(since) < 200*time.Millisecond {
+		if time.Now().After(deadline) {
+			tb.Fatalf("value still changing after %s", waitLong)
+		}
+		time.Sleep(10 * time.Millisecond)
+		if v := f(); v != last {
+			last, since = v, time.Now()
+		}
+	}
+}
