@@ -101,7 +101,7 @@ func TestParseFlags(t *testing.T) {
 		check   func(*options) bool
 	}{
 		{"defaults", nil, "", func(o *options) bool {
-			return o.Rounds == 3 && o.Streams == 8 && o.Clients == 8 && o.IdleConns == 2000 &&
+			return o.Rounds == 5 && o.Streams == 8 && o.Clients == 8 && o.IdleConns == 2000 &&
 				o.JSON == "bench/results/latest.json" && len(o.Systems) == 3
 		}},
 		{"systems subset", []string{"--systems", "direct,ztunnel", "--rounds", "5"}, "", func(o *options) bool {
