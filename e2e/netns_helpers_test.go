@@ -13,10 +13,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -292,6 +294,43 @@ func (h *nsHost) backendAt(tb testing.TB, tag, addr string) string {
 	return ln.Addr().String()
 }
 
+// slowBackend starts a backend inside h that writes its host's name and a
+// newline at once and then reads slowly (16 KiB every 5ms, a small receive
+// buffer), adding what it read to got: a transfer to it stays in flight.
+func (h *nsHost) slowBackend(tb testing.TB, got *atomic.Int64) string {
+	tb.Helper()
+	var ln net.Listener
+	if err := inNetns(h.ns, func() (err error) { ln, err = net.Listen("tcp", "127.0.0.1:0"); return err }); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.(*net.TCPConn).SetReadBuffer(64 << 10)
+				if _, err := io.WriteString(c, h.name+"\n"); err != nil {
+					return
+				}
+				buf := make([]byte, 16<<10)
+				for {
+					n, err := c.Read(buf)
+					got.Add(int64(n))
+					if err != nil {
+						return
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
 // ask sends msg through addr (inside h), half-closes and returns the tag of
 // the instance that served it; the hash it answers must match msg.
 func (h *nsHost) ask(addr, msg string, timeout time.Duration) (string, error) {
@@ -370,4 +409,75 @@ func (h *nsHost) view() string {
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, " ")
+}
+
+// ztdemoOnce builds cmd/ztdemo next to ztunnelBin (TestMain removes that
+// folder): the transfers run in non-race processes, so the figures measure
+// the tunnel rather than the race detector.
+var (
+	ztdemoOnce sync.Once
+	ztdemoBin  string
+	ztdemoErr  error
+)
+
+func ztdemo(tb testing.TB) string {
+	tb.Helper()
+	ztdemoOnce.Do(func() {
+		bin := filepath.Join(filepath.Dir(ztunnelBin), "ztdemo")
+		if out, err := exec.Command("go", "build", "-o", bin, "../cmd/ztdemo").CombinedOutput(); err != nil {
+			ztdemoErr = fmt.Errorf("build ztdemo: %v\n%s", err, out)
+			return
+		}
+		ztdemoBin = bin
+	})
+	if ztdemoErr != nil {
+		tb.Fatal(ztdemoErr)
+	}
+	return ztdemoBin
+}
+
+// demoHash runs `ztdemo hash` inside h on addr, answering with h's name
+// first; it is killed and reaped at cleanup.
+func demoHash(t *testing.T, h *nsHost, addr string) string {
+	t.Helper()
+	cmd := exec.Command("ip", "netns", "exec", h.ns, ztdemo(t), "hash", "--listen", addr, "--name", h.name)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	eventually(t, 10*time.Second, "ztdemo hash listening in "+h.name, func() bool {
+		c, err := h.dial(addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return addr
+}
+
+// demoSend runs `ztdemo send --bytes size` inside h towards addr, checks
+// that the backend's hash equals the sender's and returns the name of the
+// instance that served it and the throughput in MB/s.
+func demoSend(t *testing.T, h *nsHost, addr string, size int, timeout time.Duration) (string, float64) {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", h.ns, ztdemo(t), "send", "--addr", addr,
+		"--bytes", strconv.Itoa(size), "--timeout", timeout.String()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ztdemo send: %v\n%s", err, out)
+	}
+	var n int
+	var sum, took, tag, got string
+	var mbps float64
+	if _, err := fmt.Sscanf(string(out), "sent %d bytes sha256 %s in %s (%g MB/s)\nanswer: %s\n%s", &n, &sum, &took, &mbps, &tag, &got); err != nil {
+		t.Fatalf("ztdemo send printed %q: %v", out, err)
+	}
+	if n != size || got != sum {
+		t.Fatalf("sent %d bytes hashing to %s, the backend hashed %s: bytes were lost or changed", n, sum, got)
+	}
+	return tag, mbps
 }
