@@ -43,6 +43,16 @@
 //     with one round trip so that the whole path exists, and held; the
 //     growth of the summed VmRSS of the path's processes (both agents, or
 //     both stunnels) divided by the count is the figure.
+//   - CPU cost: around the throughput, latency and connection-rate runs
+//     the path's processes' CPU time (utime + stime from /proc/PID/stat) is
+//     read, giving CPU seconds per GB, µs per round trip and µs per
+//     connection. Other work on the machine disturbs these far less than
+//     the rates, so they are the figures to compare builds by.
+//
+// Each figure is printed with the ratio of every ztunnel path to stunnel,
+// and the goals of issue 8 are checked against the medians. The load
+// average at the start and end is printed too: on a busy machine single
+// rounds stray, which is why the default is five rounds.
 //
 // --profile-dir then repeats each timed phase on ztunnel alone while both
 // agents take a CPU profile, saves heap and goroutine profiles while the
