@@ -12,6 +12,7 @@ import (
 type heldCatalog struct {
 	catalog
 	received time.Time
+	joinedAt time.Time // last join attempt while memberlist did not know the node
 }
 
 // assembly collects the chunks of one generation of a node's catalog.
@@ -19,6 +20,7 @@ type assembly struct {
 	gen        uint64
 	total      int
 	tunnelAddr string
+	gossipAddr string
 	parts      map[int][]Workload
 }
 
@@ -112,9 +114,9 @@ func (g *Gossip) applyChunkLocked(c *chunk) bool {
 		if a == nil && len(g.partial) >= maxStateNodes {
 			return false
 		}
-		a = &assembly{gen: c.Gen, total: c.Total, tunnelAddr: c.TunnelAddr, parts: make(map[int][]Workload)}
+		a = &assembly{gen: c.Gen, total: c.Total, tunnelAddr: c.TunnelAddr, gossipAddr: c.GossipAddr, parts: make(map[int][]Workload)}
 		g.partial[c.Node] = a
-	case a.gen > c.Gen || a.total != c.Total || a.tunnelAddr != c.TunnelAddr:
+	case a.gen > c.Gen || a.total != c.Total || a.tunnelAddr != c.TunnelAddr || a.gossipAddr != c.GossipAddr:
 		return false
 	}
 	if _, dup := a.parts[c.Index]; dup {
@@ -122,7 +124,7 @@ func (g *Gossip) applyChunkLocked(c *chunk) bool {
 	}
 	a.parts[c.Index] = c.Workloads
 	if len(a.parts) == a.total {
-		full := catalog{Node: c.Node, Gen: a.gen, TunnelAddr: a.tunnelAddr}
+		full := catalog{Node: c.Node, Gen: a.gen, TunnelAddr: a.tunnelAddr, GossipAddr: a.gossipAddr}
 		for i := range a.total {
 			full.Workloads = append(full.Workloads, a.parts[i]...)
 		}

@@ -11,8 +11,8 @@ import (
 //
 //	meta:    version | flags | gen | tunnel_addr   (flags bit 0: leaving)
 //	message: version | type | body
-//	  chunk  body: node | gen | tunnel_addr | index | total | n | n × workload
-//	  state  body: n | n × (node | gen | tunnel_addr | m | m × workload)
+//	  chunk  body: node | gen | tunnel_addr | gossip_addr | index | total | n | n × workload
+//	  state  body: n | n × (node | gen | tunnel_addr | gossip_addr | m | m × workload)
 //	  pull   body: from | node | gen
 //	  leave  body: node | gen
 //	workload:    id | k | k × port
@@ -56,6 +56,9 @@ type catalog struct {
 	Node       string
 	Gen        uint64
 	TunnelAddr string
+	// GossipAddr lets a member that holds the catalog of a node memberlist
+	// has not told it about join that node directly (see reconcile).
+	GossipAddr string
 	Workloads  []Workload
 }
 
@@ -105,6 +108,7 @@ func appendCatalogBody(b []byte, c catalog) []byte {
 	b = appendString(b, c.Node)
 	b = binary.AppendUvarint(b, c.Gen)
 	b = appendString(b, c.TunnelAddr)
+	b = appendString(b, c.GossipAddr)
 	b = binary.AppendUvarint(b, uint64(len(c.Workloads)))
 	for _, w := range c.Workloads {
 		b = appendWorkload(b, w)
@@ -131,6 +135,7 @@ func encodeChunk(c chunk) []byte {
 	b = appendString(b, c.Node)
 	b = binary.AppendUvarint(b, c.Gen)
 	b = appendString(b, c.TunnelAddr)
+	b = appendString(b, c.GossipAddr)
 	b = binary.AppendUvarint(b, uint64(c.Index))
 	b = binary.AppendUvarint(b, uint64(c.Total))
 	b = binary.AppendUvarint(b, uint64(len(c.Workloads)))
@@ -176,7 +181,7 @@ func encodeLeave(l leaveNotice) []byte {
 // where possible (a single oversized workload gets a chunk of its own; such a
 // chunk never fits a UDP packet and reaches peers by push-pull or pull).
 func splitCatalog(c catalog, budget int) []chunk {
-	head := len(encodeChunk(chunk{catalog: catalog{Node: c.Node, Gen: c.Gen, TunnelAddr: c.TunnelAddr}, Index: maxChunks, Total: maxChunks})) + binary.MaxVarintLen16
+	head := len(encodeChunk(chunk{catalog: catalog{Node: c.Node, Gen: c.Gen, TunnelAddr: c.TunnelAddr, GossipAddr: c.GossipAddr}, Index: maxChunks, Total: maxChunks})) + binary.MaxVarintLen16
 	var parts [][]Workload
 	var cur []Workload
 	size := head
@@ -194,7 +199,7 @@ func splitCatalog(c catalog, budget int) []chunk {
 	}
 	out := make([]chunk, len(parts))
 	for i, p := range parts {
-		out[i] = chunk{catalog: catalog{Node: c.Node, Gen: c.Gen, TunnelAddr: c.TunnelAddr, Workloads: p}, Index: i, Total: len(parts)}
+		out[i] = chunk{catalog: catalog{Node: c.Node, Gen: c.Gen, TunnelAddr: c.TunnelAddr, GossipAddr: c.GossipAddr, Workloads: p}, Index: i, Total: len(parts)}
 	}
 	return out
 }

@@ -60,7 +60,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		name string
 		msg  message
 	}{
-		{name: "chunk", msg: message{Chunk: &chunk{catalog: catalog{Node: "a", Gen: 1 << 62, TunnelAddr: "10.0.0.1:15008", Workloads: sampleWorkloads}, Index: 2, Total: 3}}},
+		{name: "chunk", msg: message{Chunk: &chunk{catalog: catalog{Node: "a", Gen: 1 << 62, TunnelAddr: "10.0.0.1:15008", GossipAddr: "10.0.0.1:7946", Workloads: sampleWorkloads}, Index: 2, Total: 3}}},
 		{name: "empty chunk", msg: message{Chunk: &chunk{catalog: catalog{Node: "a"}, Total: 1}}},
 		{name: "state", msg: message{State: []catalog{{Node: "a", Gen: 5, TunnelAddr: "h:1", Workloads: sampleWorkloads}, {Node: "b"}}}},
 		{name: "empty state", msg: message{State: []catalog{}}},
@@ -98,7 +98,7 @@ func TestDecodeMessageErrors(t *testing.T) {
 		{name: "port too big", in: encodeChunk(chunk{catalog: catalog{Node: "a", Workloads: []Workload{{ID: "x", Ports: []int{70000}}}}, Total: 1}), wantErr: "discovery: malformed message: port 70000 exceeds limit 65535", wantIs: ErrMalformed},
 		{name: "empty node", in: encodeChunk(chunk{Total: 1}), wantErr: "discovery: malformed message: empty node name", wantIs: ErrMalformed},
 		{name: "empty id", in: encodeChunk(chunk{catalog: catalog{Node: "a", Workloads: []Workload{{}}}, Total: 1}), wantErr: "discovery: malformed message: empty workload id", wantIs: ErrMalformed},
-		{name: "huge workload count", in: []byte{wireVersion, msgChunk, 1, 'a', 1, 0, 0, 1, 0xff, 0xff, 0xff, 0x7f}, wantErr: "discovery: malformed message: workload count 268435455 exceeds limit 4096", wantIs: ErrMalformed},
+		{name: "huge workload count", in: []byte{wireVersion, msgChunk, 1, 'a', 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0x7f}, wantErr: "discovery: malformed message: workload count 268435455 exceeds limit 4096", wantIs: ErrMalformed},
 		{name: "too long id", in: encodeChunk(chunk{catalog: catalog{Node: "a", Workloads: []Workload{{ID: strings.Repeat("x", maxIDLen+1)}}}, Total: 1}), wantErr: "discovery: malformed message: workload id length 2049 exceeds limit 2048", wantIs: ErrMalformed},
 	}
 	for _, tt := range tests {

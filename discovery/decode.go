@@ -108,6 +108,7 @@ func (r *reader) catalogHead() catalog {
 	}
 	c.Gen = r.uint(^uint64(0), "generation")
 	c.TunnelAddr = r.string(maxAddrLen, "tunnel address")
+	c.GossipAddr = r.string(maxAddrLen, "gossip address")
 	return c
 }
 

@@ -171,7 +171,9 @@ func (g *Gossip) Start(ctx context.Context) error {
 	g.started.Store(true)
 	// Announce our catalog by gossip too, so members that learn of us from
 	// others need neither a push-pull with us nor a pull.
+	self := g.GossipAddr() // memberlist call: not under mu
 	g.mu.Lock()
+	g.local.GossipAddr = self
 	chunks := splitCatalog(g.local, chunkBudget)
 	g.mu.Unlock()
 	for _, c := range chunks {
@@ -220,7 +222,7 @@ func (g *Gossip) SetLocal(tunnelAddr string, workloads []Workload) error {
 	}
 	g.mu.Lock()
 	leaving := g.leaving
-	g.local = catalog{Node: g.cfg.NodeName, Gen: g.local.Gen + 1, TunnelAddr: tunnelAddr, Workloads: cloneWorkloads(workloads)}
+	g.local = catalog{Node: g.cfg.NodeName, Gen: g.local.Gen + 1, TunnelAddr: tunnelAddr, GossipAddr: g.local.GossipAddr, Workloads: cloneWorkloads(workloads)}
 	chunks := splitCatalog(g.local, chunkBudget)
 	g.rebuildLocked()
 	if self := g.members[g.cfg.NodeName]; self != nil {

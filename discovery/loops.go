@@ -122,17 +122,27 @@ func (g *Gossip) reconcileLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			for _, j := range g.reconcile(now) {
+			jobs, unknown := g.reconcile(now)
+			for _, j := range jobs {
 				g.enqueue(j)
+			}
+			if len(unknown) > 0 {
+				// memberlist missed these members' alive messages (lost
+				// packets) and would learn of them only at a push-pull,
+				// minutes away in a large cluster. Joining them is one.
+				n, err := g.ml.Load().Join(unknown)
+				g.stats.joins.Add(1)
+				g.log.Debug("joined members known only from their catalog", "targets", len(unknown), "contacted", n, "error", err)
 			}
 		}
 	}
 }
 
-func (g *Gossip) reconcile(now time.Time) []sendJob {
+// reconcile returns the pull requests to send and the gossip addresses of
+// members whose catalog we hold but that memberlist has not told us about.
+func (g *Gossip) reconcile(now time.Time) (jobs []sendJob, unknown []string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var jobs []sendJob
 	every := g.cfg.Timing.ReconcileInterval
 	changed := false
 	for name, m := range g.members {
@@ -164,16 +174,22 @@ func (g *Gossip) reconcile(now time.Time) []sendJob {
 			jobs = append(jobs, sendJob{to: m.node(), msg: encodePull(pullRequest{From: g.cfg.NodeName, Node: name, Gen: m.Meta.Gen})})
 		}
 	}
-	// Catalogs learnt by push-pull for nodes we never saw as members.
+	// Catalogs of nodes memberlist has not reported (yet, or any more).
 	for name, c := range g.catalogs {
-		if g.members[name] == nil && now.Sub(c.received) > g.cfg.DeadRetention {
+		switch {
+		case g.members[name] != nil:
+		case now.Sub(c.received) > g.cfg.DeadRetention:
 			delete(g.catalogs, name)
+		case c.GossipAddr != "" && len(unknown) < reconnectPerRound &&
+			now.Sub(c.received) >= every && now.Sub(c.joinedAt) >= g.cfg.RejoinInterval:
+			c.joinedAt = now
+			unknown = append(unknown, c.GossipAddr)
 		}
 	}
 	if changed {
 		g.rebuildLocked()
 	}
-	return jobs
+	return jobs, unknown
 }
 
 func joinHostPort(host string, port uint16) string {

@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,10 +50,17 @@ func TestReconcileReapsDeadMembers(t *testing.T) {
 	g.members["recent"] = &memberState{Name: "recent", State: StateLeft, Since: now.Add(-time.Second)}
 	g.catalogs["gone"] = &heldCatalog{catalog: catalog{Node: "gone"}, received: now}
 	g.catalogs["stranger"] = &heldCatalog{catalog: catalog{Node: "stranger"}, received: now.Add(-2 * time.Minute)}
+	g.catalogs["unknown"] = &heldCatalog{catalog: catalog{Node: "unknown", GossipAddr: "127.0.0.9:7946"}, received: now.Add(-2 * time.Second)}
+	g.catalogs["just-heard"] = &heldCatalog{catalog: catalog{Node: "just-heard", GossipAddr: "127.0.0.8:7946"}, received: now}
 	g.mu.Unlock()
 
-	if jobs := g.reconcile(now); len(jobs) != 0 {
-		t.Errorf("jobs = %v", jobs)
+	// A node known only from its catalog is joined once per RejoinInterval,
+	// after memberlist had one reconcile interval to report it.
+	if jobs, unknown := g.reconcile(now); len(jobs) != 0 || !slices.Equal(unknown, []string{"127.0.0.9:7946"}) {
+		t.Errorf("jobs = %v, unknown = %v", jobs, unknown)
+	}
+	if _, unknown := g.reconcile(now.Add(time.Millisecond)); len(unknown) != 0 {
+		t.Errorf("joined again at once: %v", unknown)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
