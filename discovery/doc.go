@@ -7,10 +7,18 @@
 //   - Static: the config file's `peer` blocks, swapped atomically on reload.
 //   - Gossip: a hashicorp/memberlist cluster in which every agent announces
 //     its tunnel address and the workloads it serves. Node metadata carries
-//     only a small fixed header (format version, generation, tunnel address);
-//     the workload catalog travels in versioned, size-checked messages through
-//     the memberlist delegate (broadcast chunks, push-pull state and a
-//     TCP pull when a member's generation is ahead of what we hold).
+//     only a small fixed header (format version, flags, generation, tunnel
+//     address; memberlist panics above 512 bytes); the workload catalog
+//     travels in versioned, size-checked messages through the memberlist
+//     delegate: chunk broadcasts that every member gossips on, the full
+//     state for joiners, and a TCP pull when a member's metadata generation
+//     is ahead of the catalog we hold. Resolve reads an atomic snapshot.
+//
+// Beyond memberlist it also: keeps joining its seeds and a few members it
+// holds dead (partitions and false failures heal in one RejoinInterval),
+// joins members it knows only from their catalog, and announces a graceful
+// Leave itself (memberlist reports a leave exactly like a failure).
+// memberlist does not expose suspicion, so members are alive, dead or left.
 //
 // Multi merges several sources for the tunnel, whose resolver interface is
 // Resolve(target string) []string.
