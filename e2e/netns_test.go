@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -367,6 +369,19 @@ func TestNetnsTransferIntegrity(t *testing.T) {
 		_, raw := demoSend(t, c, demoHash(t, a, net.JoinHostPort(a.ip, "18444")), size, 60*time.Second)
 		t.Logf("%d MiB c -> %s intact at %.1f MB/s through the tunnel (plain TCP on the same veth path: %.1f MB/s)", size>>20, tag, mbps, raw)
 	})
+	t.Run("tbf 40mbit tail drops", func(t *testing.T) {
+		// A token bucket with a short queue on c's interface: the sender
+		// outruns it, packets are dropped and TCP retransmits them.
+		m.lab.must("tc", "-n", c.ns, "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", "40mbit", "burst", "16kb", "latency", "2ms")
+		t.Cleanup(func() { _ = sh("tc", "-n", c.ns, "qdisc", "del", "dev", "eth0", "root") })
+		const size = 16 << 20
+		tag, mbps := demoSend(t, c, nsUpstream, size, 60*time.Second)
+		drops := qdiscDrops(t, c)
+		if drops == 0 {
+			t.Fatal("the tbf qdisc dropped no packet: the case did not test loss")
+		}
+		t.Logf("%d MiB c -> %s intact through a 40 Mbit/s bucket that dropped %d packets, at %.2f MB/s", size>>20, tag, drops, mbps)
+	})
 	t.Run("netem delay 20ms loss 1.5%", func(t *testing.T) {
 		if why := m.lab.netemMissing(); why != "" {
 			t.Skip("skipped: " + why)
@@ -379,6 +394,21 @@ func TestNetnsTransferIntegrity(t *testing.T) {
 		tag, mbps := demoSend(t, c, nsUpstream, size, 90*time.Second)
 		t.Logf("%d MiB c -> %s intact through 20ms delay and 1.5%% loss each way at %.2f MB/s", size>>20, tag, mbps)
 	})
+}
+
+// qdiscDrops is the "dropped" count of the root qdisc on h's eth0.
+func qdiscDrops(t *testing.T, h *nsHost) int {
+	t.Helper()
+	out, err := exec.Command("tc", "-n", h.ns, "-s", "qdisc", "show", "dev", "eth0").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tc -s qdisc show: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`dropped (\d+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no drop count in %q", out)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
 }
 
 // TestNetnsKillMidTransfer: b's agent is killed with SIGKILL while c's
