@@ -351,7 +351,16 @@ func (g *Gossip) Shutdown() error {
 			err = fmt.Errorf("discovery: shutdown: %w", e)
 		}
 	}
-	g.wg.Wait()
+	// A loop may be inside a dial to a dead member (up to TCPTimeout per
+	// address); it exits when that returns. Do not hold a draining agent
+	// hostage to it: what it does after this point is harmless.
+	stopped := make(chan struct{})
+	go func() { g.wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(shutdownWait):
+		g.log.Debug("gossip background work still finishing a network call")
+	}
 	g.mu.Lock()
 	for _, s := range g.subs {
 		s.stop()
@@ -360,6 +369,9 @@ func (g *Gossip) Shutdown() error {
 	g.mu.Unlock()
 	return err
 }
+
+// shutdownWait bounds how long Shutdown waits for the background loops.
+const shutdownWait = time.Second
 
 func cloneWorkloads(ws []Workload) []Workload {
 	out := make([]Workload, len(ws))
