@@ -92,7 +92,9 @@ func (a *Agent) reload() error {
 		}
 		a.static.Set(staticPeers(cfg))
 		if a.gossip != nil {
-			a.gossip.SetLocal(advertisedTunnel(cfg, a.tun.Addr()), localWorkloads(cfg))
+			if err := a.gossip.SetLocal(advertisedTunnel(cfg, a.tun.Addr()), localWorkloads(cfg)); err != nil {
+				errs = append(errs, fmt.Errorf("gossip catalog not updated: %w", err))
+			}
 		}
 		a.cfg.Store(cfg)
 	}
