@@ -48,9 +48,16 @@ func (h *hostileEnv) checkUndisturbed(t *testing.T, what string) {
 // waitLog waits for the callee's log to contain every one of subs.
 func (h *hostileEnv) waitLog(t *testing.T, subs ...string) {
 	t.Helper()
+	waitLogged(t, h.logs, subs...)
+}
+
+// waitLogged waits for logs to contain every one of subs (a metric may be
+// recorded a moment before its log line).
+func waitLogged(t *testing.T, logs *logBuffer, subs ...string) {
+	t.Helper()
 	deadline := time.Now().Add(waitLong)
 	for {
-		s := h.logs.String()
+		s := logs.String()
 		missing := ""
 		for _, sub := range subs {
 			if !strings.Contains(s, sub) {
@@ -62,7 +69,7 @@ func (h *hostileEnv) waitLog(t *testing.T, subs ...string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("callee log never said %q:\n%s", missing, s)
+			t.Fatalf("log never said %q:\n%s", missing, s)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
