@@ -138,6 +138,10 @@ var (
 		"Seconds until the workload's certificate expires (negative once expired).", []string{"workload"}, nil)
 	membersDesc = prometheus.NewDesc("ztunnel_gossip_members",
 		"Gossip members by state.", []string{"state"}, nil)
+	gossipMsgDesc = prometheus.NewDesc("ztunnel_gossip_messages_total",
+		"Discovery messages by kind: received, sent, push_pull, pull_sent, pull_served, decode_error, unknown_version, send_dropped.", []string{"kind"}, nil)
+	gossipCatalogDesc = prometheus.NewDesc("ztunnel_gossip_workloads",
+		"Distinct workload IDs that resolve through gossip.", nil, nil)
 	nextRenewalDesc = prometheus.NewDesc("ztunnel_enroll_next_renewal_seconds",
 		"Seconds until an enrolled workload's next certificate renewal.", []string{"workload"}, nil)
 	reachableDesc = prometheus.NewDesc("ztunnel_enroll_server_reachable",
@@ -151,6 +155,8 @@ var (
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- certExpiryDesc
 	ch <- membersDesc
+	ch <- gossipMsgDesc
+	ch <- gossipCatalogDesc
 	ch <- nextRenewalDesc
 	ch <- reachableDesc
 	ch <- renewalsDesc
@@ -174,6 +180,15 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		for state, n := range counts {
 			ch <- prometheus.MustNewConstMetric(membersDesc, prometheus.GaugeValue, float64(n), state)
 		}
+		st := c.a.gossip.Stats()
+		for kind, n := range map[string]uint64{
+			"received": st.MessagesReceived, "sent": st.MessagesSent, "push_pull": st.PushPulls,
+			"pull_sent": st.PullsSent, "pull_served": st.PullsServed, "decode_error": st.DecodeErrors,
+			"unknown_version": st.UnknownVersion, "send_dropped": st.SendsDropped,
+		} {
+			ch <- prometheus.MustNewConstMetric(gossipMsgDesc, prometheus.CounterValue, float64(n), kind)
+		}
+		ch <- prometheus.MustNewConstMetric(gossipCatalogDesc, prometheus.GaugeValue, float64(st.Workloads))
 	}
 	for _, e := range c.a.enrollers {
 		st := e.Status()

@@ -201,3 +201,34 @@ func (m *gossipMesh) liar(t *testing.T) *node {
 func fetchMembers(n *node) ([]discovery.Member, error) {
 	return agent.FetchMembers(n.a.AdminAddr().String())
 }
+
+// TestGossipWorkloadAddedOnReload: a payments instance whose config gains
+// its expose block on reload becomes reachable through gossip, with no
+// restart and no peer block.
+func TestGossipWorkloadAddedOnReload(t *testing.T) {
+	m := newGossipMesh(t)
+	seed := m.frontend(t, "fe", "")
+	up := seed.a.UpstreamAddr(idFrontend, "payments").String()
+
+	c, k := m.p.issue(t, "late", idPayments)
+	cfg := agentConfig{
+		Name: "late", DataDir: m.dir, Trust: trustBlock(m.p), Policy: m.policy,
+		Extra:     m.gossipBlock(seed.a.GossipAddr()),
+		Workloads: []workloadConfig{{Name: "payments", ID: idPayments, Cert: c, Key: k}},
+	}
+	late := startAgent(t, m.dir, "late", cfg.String())
+	reply, err := roundTrip(up, "early")
+	wantReset(t, reply, err) // nobody serves payments yet
+
+	cfg.Workloads[0].Exposes = []exposeConfig{{Port: 8443, Backend: taggedBackend(t, "late")}}
+	writeFile(t, late.file, cfg.String())
+	start := time.Now()
+	if err := late.a.Reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "payments reachable after the reload", func() bool {
+		reply, err := roundTrip(up, "now")
+		return err == nil && reply == "late"
+	})
+	t.Logf("workload reachable %v after the reload", time.Since(start))
+}
