@@ -142,3 +142,37 @@ func waitSettled(tb testing.TB, f func() int64) {
 		}
 	}
 }
+
+// TestSessionsPerPeerLimit: with every session to the only endpoint full
+// (SessionsPerPeer x StreamsPerSession streams), one more app connection is
+// reset with the pool's reason logged; a freed stream makes room again.
+func TestSessionsPerPeerLimit(t *testing.T) {
+	var logs logBuffer
+	backend, _ := heldBackend(t)
+	e := newEnv(t, envOpts{backend: backend, serverConfig: quiet, clientConfig: func(c *Config) {
+		c.StreamsPerSession, c.SessionsPerPeer = 1, 2
+		c.Logger = logs.logger()
+	}})
+	var held []net.Conn
+	for range 2 {
+		c := dial(t, e.upstream)
+		if _, err := io.ReadFull(c, make([]byte, 5)); err != nil {
+			t.Fatalf("read hello: %v", err)
+		}
+		held = append(held, c)
+	}
+	if n := e.client.Status().Totals.OutboundTunnels; n != 2 {
+		t.Fatalf("%d outbound tunnels for 2 streams at 1 per session, want 2", n)
+	}
+	expectReset(t, e.upstream)
+	waitLogged(t, &logs, "stream failed", "tunnel: session pool full")
+	if n := e.client.Status().Totals.OutboundTunnels; n != 2 {
+		t.Fatalf("%d outbound tunnels after the refusal, want still 2 (SessionsPerPeer)", n)
+	}
+	held[0].Close()
+	eventually(t, "a stream slot to free", func() bool { return e.client.Status().Totals.OutboundStreams == 1 })
+	c := dial(t, e.upstream)
+	if _, err := io.ReadFull(c, make([]byte, 5)); err != nil {
+		t.Fatalf("read hello after a slot freed: %v", err)
+	}
+}
