@@ -27,8 +27,8 @@
 //   - MaxHandshakes, 256: inbound TLS handshakes in progress at once; one
 //     more connection is closed at accept (metric result "overloaded").
 //   - StreamsPerSession, 512: streams per outbound session before the pool
-//     opens another; an inbound session takes twice as many (a peer may
-//     run another policy), then answers OVERLOADED.
+//     opens another; an inbound session accepts twice as many (headers not
+//     yet read included), then answers OVERLOADED.
 //   - SessionsPerPeer, 8: outbound sessions per (source, target, address);
 //     past SessionsPerPeer x StreamsPerSession a connection fails over.
 //   - ConnsPerUpstream, 4096: app connections open at once on one upstream
