@@ -25,6 +25,22 @@ type coalesceConn struct {
 	mu      sync.Mutex
 	pending bool
 	buf     []byte
+	// cork, when set, is the corkConn under Conn's TLS: each frame's TLS
+	// records then leave in one syscall.
+	cork *corkConn
+}
+
+// write sends p through TLS, corked so its records go out together.
+func (c *coalesceConn) write(p []byte) (int, error) {
+	if c.cork == nil {
+		return c.Conn.Write(p)
+	}
+	c.cork.cork()
+	n, err := c.Conn.Write(p)
+	if ferr := c.cork.flush(); err == nil && ferr != nil {
+		return 0, ferr
+	}
+	return n, err
 }
 
 func (c *coalesceConn) Write(p []byte) (int, error) {
@@ -37,11 +53,11 @@ func (c *coalesceConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if !c.pending {
-		return c.Conn.Write(p)
+		return c.write(p)
 	}
 	c.pending = false
 	c.buf = append(c.buf, p...)
-	n, err := c.Conn.Write(c.buf)
+	n, err := c.write(c.buf)
 	if cap(c.buf) > 256<<10 {
 		c.buf = nil // do not pin a large buffer for an idle session
 	}

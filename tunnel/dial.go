@@ -65,12 +65,13 @@ func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
 		return nil, fmt.Errorf("tunnel: dial %s: %w", key.addr, err)
 	}
 	setNoDelay(raw)
-	tc := tls.Client(raw, cfg)
+	ck := &corkConn{Conn: raw}
+	tc := tls.Client(ck, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, fmt.Errorf("tunnel: TLS handshake with %s: %w", key.addr, err)
 	}
-	rec := &readErrConn{Conn: &coalesceConn{Conn: tc}}
+	rec := &readErrConn{Conn: &coalesceConn{Conn: tc, cork: ck}}
 	ym, err := yamux.Client(rec, t.ymCfg)
 	if err != nil {
 		tc.Close()

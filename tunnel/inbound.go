@@ -108,7 +108,8 @@ func (t *Tunnel) handshake(c net.Conn) {
 	c.SetDeadline(start.Add(t.cfg.HandshakeTimeout))
 	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.HandshakeTimeout)
 	cfg, localID := serverConfigRecordingID(t.cfg.TLS.ServerConfig())
-	tc := tls.Server(c, cfg)
+	ck := &corkConn{Conn: c}
+	tc := tls.Server(ck, cfg)
 	err := tc.HandshakeContext(ctx)
 	cancel()
 	<-t.hsSem
@@ -130,7 +131,7 @@ func (t *Tunnel) handshake(c net.Conn) {
 	c.SetDeadline(time.Time{})
 	t.metrics.Handshake(DirInbound, ResultOK, "", time.Since(start))
 	cs := tc.ConnectionState()
-	ym, err := yamux.Server(&coalesceConn{Conn: tc}, t.ymCfg)
+	ym, err := yamux.Server(&coalesceConn{Conn: tc, cork: ck}, t.ymCfg)
 	if err != nil { // only a bad config, which yamuxConfig never builds
 		t.inLog.Error("yamux server failed", "error", err)
 		c.Close()
