@@ -38,11 +38,12 @@
 //     reader has not taken (yamux's window starts at 256 KiB and grows to
 //     StreamWindow only while the reader keeps up), and at most MaxStreams
 //     streams are open across all sessions in both directions (inbound
-//     ones from the moment they are accepted, each session's control
-//     stream included), so the bound is MaxStreams x StreamWindow (4 GiB
-//     by default, reached only if every stream's reader stalls after
-//     reading at full speed). Past MaxStreams an inbound stream is answered
-//     OVERLOADED and an app connection is reset.
+//     ones from the moment they are accepted, inbound control streams
+//     included), so the bound is MaxStreams x StreamWindow (4 GiB by
+//     default, reached only if every stream's reader stalls after reading
+//     at full speed), plus one window per outbound session for its control
+//     stream, which carries a few bytes per reset. Past MaxStreams an
+//     inbound stream is answered OVERLOADED and an app connection is reset.
 //   - Accept back-off: when accept fails (EMFILE, ENFILE, ENOBUFS...) every
 //     accept loop waits 5 ms, doubling to 1 s while it keeps failing, logs
 //     each failure with its retry delay, and serves again at full speed once
