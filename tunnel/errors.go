@@ -18,6 +18,11 @@ var ErrInvalidConfig = errors.New("tunnel: invalid config")
 // ErrClosed means the Tunnel was closed or is shutting down.
 var ErrClosed = errors.New("tunnel: closed")
 
+// ErrOwnCertExpired means the calling workload's own certificate has
+// expired: its upstream connections are refused here, with that reason,
+// until a valid certificate is loaded, instead of failing at the peer.
+var ErrOwnCertExpired = errors.New("tunnel: the workload's certificate has expired")
+
 // ErrNoEndpoint means the Resolver knows no usable address for a target.
 var ErrNoEndpoint = errors.New("tunnel: no endpoint")
 

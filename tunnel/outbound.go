@@ -125,6 +125,9 @@ func (t *Tunnel) serveUpstream(ul *upstreamListener, c net.Conn) {
 // handshake or a retryable status moves on to the next endpoint; DENIED
 // and NO_SUCH_PORT end the attempt. It returns the resolved port.
 func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream, local net.Conn) (*liveStream, error) {
+	if err := t.checkOwnCert(u.Source); err != nil {
+		return nil, err
+	}
 	addrs := t.cfg.Resolver.Resolve(u.Target)
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("%w for %s", ErrNoEndpoint, u.Target)
@@ -160,6 +163,20 @@ func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream, local net.Conn) (
 		return nil, fmt.Errorf("%w for %s: all %d in back-off after failures", ErrNoEndpoint, u.Target, len(addrs))
 	}
 	return nil, lastErr
+}
+
+// checkOwnCert refuses to call out for a workload whose certificate has
+// expired (when the TLS provider tells): every peer would refuse it, and
+// the operator needs to read that it is our certificate, not theirs.
+func (t *Tunnel) checkOwnCert(id string) error {
+	lc, ok := t.cfg.TLS.(localCerts)
+	if !ok {
+		return nil
+	}
+	if c := lc.Current(id); c != nil && time.Now().After(c.NotAfter) {
+		return fmt.Errorf("%w: %s expired at %s; load a valid one", ErrOwnCertExpired, id, c.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // retryOnFreshSession reports whether a stream request failed only because

@@ -1,7 +1,10 @@
 package tunnel
 
 import (
+	"errors"
+	"io"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,5 +93,37 @@ func TestRenewTime(t *testing.T) {
 				t.Fatalf("renewTime = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestOwnExpiredCertRefusedLocally: a workload whose own certificate has
+// expired gets its upstream connections refused by its own agent, with a
+// log line naming the certificate, and no handshake is attempted.
+func TestOwnExpiredCertRefusedLocally(t *testing.T) {
+	ca := identitytest.NewCA(t, testTD)
+	var expiry time.Time
+	e := newEnv(t, envOpts{ca: ca, backend: serve(t, echo), clientConfig: func(c *Config) {
+		dir := t.TempDir()
+		now := time.Now()
+		expiry = now.Truncate(time.Second).Add(2 * time.Second) // x509 keeps whole seconds
+		cert, key := ca.Issue(t, idFront, identitytest.WithValidity(now.Add(-time.Hour), expiry)).
+			WriteFiles(t, dir, "front")
+		st, err := identity.NewStore(identity.StoreConfig{
+			TrustDomain: testTD, BundleFile: ca.WriteBundle(t, dir),
+			Workloads: []identity.WorkloadConfig{{ID: idFront, CertFile: cert, KeyFile: key}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.TLS = st
+	}})
+	time.Sleep(time.Until(expiry) + 100*time.Millisecond)
+	c := dial(t, e.upstream)
+	_, err := io.ReadAll(c)
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("want a reset, got %v", err)
+	}
+	if hs, _ := e.clientMetrics.snapshot(); len(hs) != 0 {
+		t.Fatalf("handshakes %v, want none", hs)
 	}
 }
