@@ -49,6 +49,8 @@ func tunnelConfig(cfg *config.Config) tunnel.Config {
 	tc.StreamsPerSession = cfg.Tunnel.StreamsPerSession
 	tc.SessionsPerPeer = cfg.Tunnel.SessionsPerPeer
 	tc.ConnsPerUpstream = cfg.Tunnel.ConnsPerUpstream
+	tc.MaxStreams = cfg.Tunnel.MaxStreams
+	tc.StreamWindow = cfg.Tunnel.StreamWindow
 	tc.DialTimeout = cfg.Tunnel.DialTimeout
 	tc.BackendDialTimeout = cfg.Tunnel.BackendDialTimeout
 	tc.Upstreams, tc.Exposes = routes(cfg)

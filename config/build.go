@@ -108,6 +108,15 @@ func (b *builder) tunnel(ft *fileTunnel) Tunnel {
 	t.StreamsPerSession = b.limit(ft.StreamsPerSession, "tunnel.streams_per_session", DefaultStreamsPerSession)
 	t.SessionsPerPeer = b.limit(ft.SessionsPerPeer, "tunnel.sessions_per_peer", DefaultSessionsPerPeer)
 	t.ConnsPerUpstream = b.limit(ft.ConnsPerUpstream, "tunnel.conns_per_upstream", DefaultConnsPerUpstream)
+	t.MaxStreams = b.limit(ft.MaxStreams, "tunnel.max_streams", DefaultMaxStreams)
+	t.StreamWindow = DefaultStreamWindow
+	if w := ft.StreamWindow; w.Set {
+		t.StreamWindow = w.Value
+		if w.Value < MinStreamWindow || w.Value > MaxStreamWindow {
+			b.p.add(w.Range, "tunnel.stream_window: %d bytes is out of range; expected %d (256 KiB) to %d (64 MiB)",
+				w.Value, MinStreamWindow, MaxStreamWindow)
+		}
+	}
 	t.DialTimeout = b.duration(ft.DialTimeout, "tunnel.dial_timeout", DefaultDialTimeout)
 	t.BackendDialTimeout = b.duration(ft.BackendDialTimeout, "tunnel.backend_dial_timeout", DefaultBackendDialTimeout)
 	return t

@@ -21,6 +21,10 @@ const (
 	DefaultStreamsPerSession  = 512
 	DefaultSessionsPerPeer    = 8
 	DefaultConnsPerUpstream   = 4096
+	DefaultMaxStreams         = 4096
+	DefaultStreamWindow       = 1 << 20
+	MinStreamWindow           = 256 << 10 // yamux's own initial window
+	MaxStreamWindow           = 64 << 20
 	DefaultDialTimeout        = 5 * time.Second
 	DefaultBackendDialTimeout = 5 * time.Second
 	DefaultGossipListen       = "0.0.0.0:7946"

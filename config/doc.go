@@ -18,6 +18,10 @@
 //   - tunnel.max_handshakes (default 256), tunnel.streams_per_session (512),
 //     tunnel.sessions_per_peer (8), tunnel.conns_per_upstream (4096): whole
 //     numbers from 1 to MaxLimit; zero never means "unlimited".
+//   - tunnel.max_streams (4096): streams open at once across all sessions,
+//     both directions; tunnel.stream_window (1048576 bytes): the largest
+//     receive window of one stream, 256 KiB to 64 MiB. Together they bound
+//     the memory held in stream buffers: max_streams x stream_window.
 //   - tunnel.dial_timeout ("5s"): TCP dial plus TLS handshake to a peer;
 //     tunnel.backend_dial_timeout ("5s"): dial of a local backend.
 //   - admin.pprof (false): serve /debug/pprof/ on the admin listener.

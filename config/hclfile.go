@@ -46,6 +46,8 @@ type fileTunnel struct {
 	StreamsPerSession  attrInt    `hcl:"streams_per_session"`  // open streams per outbound session, default 512
 	SessionsPerPeer    attrInt    `hcl:"sessions_per_peer"`    // outbound sessions per (source, target, peer), default 8
 	ConnsPerUpstream   attrInt    `hcl:"conns_per_upstream"`   // connections per upstream listener, default 4096
+	MaxStreams         attrInt    `hcl:"max_streams"`          // open streams across all sessions, default 4096
+	StreamWindow       attrInt    `hcl:"stream_window"`        // per-stream receive window in bytes, default 1 MiB
 	DialTimeout        attrString `hcl:"dial_timeout"`         // TCP dial + TLS handshake to a peer, default "5s"
 	BackendDialTimeout attrString `hcl:"backend_dial_timeout"` // dial of a local backend, default "5s"
 }

@@ -314,3 +314,25 @@ func TestParseNormalizes(t *testing.T) {
 		})
 	}
 }
+
+func TestStreamLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name, hcl, want string
+	}{
+		{"window too small", "  stream_window = 1024\n", "tunnel.stream_window: 1024 bytes is out of range; expected 262144 (256 KiB) to 67108864 (64 MiB)"},
+		{"window too large", "  stream_window = 134217728\n", "tunnel.stream_window: 134217728 bytes is out of range; expected 262144 (256 KiB) to 67108864 (64 MiB)"},
+		{"max streams zero", "  max_streams = 0\n", "tunnel.max_streams: 0 is out of range; expected a number from 1 to 1048576"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "trust {\n  trust_domain = \"example.org\"\n  bundle = \"/ca.crt\"\n}\ntunnel {\n  advertise = \"10.0.0.1:15008\"\n" + tc.hcl + "}\n"
+			_, err := Parse("a.hcl", []byte(src))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+	c, err := Parse("a.hcl", []byte("trust {\n  trust_domain = \"example.org\"\n  bundle = \"/ca.crt\"\n}\ntunnel {\n  advertise = \"10.0.0.1:15008\"\n  max_streams = 100\n  stream_window = 4194304\n}\n"))
+	if err != nil || c.Tunnel.MaxStreams != 100 || c.Tunnel.StreamWindow != 4<<20 {
+		t.Fatalf("set limits: %+v %v", c.Tunnel, err)
+	}
+}

@@ -50,6 +50,8 @@ type Tunnel struct {
 	StreamsPerSession  int           // open streams per outbound session; default 512
 	SessionsPerPeer    int           // outbound sessions per (source, target, peer); default 8
 	ConnsPerUpstream   int           // accepted connections per upstream listener; default 4096
+	MaxStreams         int           // open streams across all sessions, both directions; default 4096
+	StreamWindow       int           // per-stream receive window, bytes; default 1 MiB (memory bound: MaxStreams x StreamWindow)
 	DialTimeout        time.Duration // TCP dial + TLS handshake to a peer; default 5s
 	BackendDialTimeout time.Duration // dial of a local backend; default 5s
 }

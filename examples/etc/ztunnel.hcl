@@ -24,6 +24,8 @@ tunnel {
   # streams_per_session  = 512     # then another session to the same peer opens
   # sessions_per_peer    = 8
   # conns_per_upstream   = 4096    # accepted local connections per upstream
+  # max_streams          = 4096    # open streams, all sessions: memory bound is
+  # stream_window        = 1048576 #   max_streams x stream_window (bytes per stream)
   # dial_timeout         = "5s"    # TCP + TLS + tunnel confirmation to a peer
   # backend_dial_timeout = "5s"
 }
