@@ -16,28 +16,16 @@ import (
 // hashServe is the `hash` backend: name and a newline first, then the
 // SHA-256 in hex of everything read until EOF.
 func hashServe(listen, name string, stderr io.Writer) int {
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		fmt.Fprintf(stderr, "ztdemo hash: %v\n", err)
-		return 1
-	}
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return 1
+	return serve("hash", listen, stderr, func(c net.Conn) {
+		if _, err := io.WriteString(c, name+"\n"); err != nil {
+			return
 		}
-		go func() {
-			defer c.Close()
-			if _, err := io.WriteString(c, name+"\n"); err != nil {
-				return
-			}
-			h := sha256.New()
-			if _, err := io.Copy(h, c); err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, hex.EncodeToString(h.Sum(nil)))
-		}()
-	}
+		h := sha256.New()
+		if _, err := io.Copy(h, c); err != nil {
+			return
+		}
+		_, _ = io.WriteString(c, hex.EncodeToString(h.Sum(nil)))
+	})
 }
 
 // sendBytes sends n pseudo-random bytes to addr, half-closes and prints:

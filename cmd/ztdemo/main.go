@@ -66,9 +66,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func echo(listen, name string, stderr io.Writer) int {
+	return serve("echo", listen, stderr, func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		msg, _ := io.ReadAll(io.LimitReader(c, 1<<20))
+		fmt.Fprintf(c, "%s received %q", name, msg)
+	})
+}
+
+// serve accepts on listen until it fails and hands each connection to
+// handle in its own goroutine, closing it afterwards.
+func serve(cmd, listen string, stderr io.Writer, handle func(net.Conn)) int {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		fmt.Fprintf(stderr, "ztdemo echo: %v\n", err)
+		fmt.Fprintf(stderr, "ztdemo %s: %v\n", cmd, err)
 		return 1
 	}
 	for {
@@ -78,9 +88,7 @@ func echo(listen, name string, stderr io.Writer) int {
 		}
 		go func() {
 			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-			msg, _ := io.ReadAll(io.LimitReader(c, 1<<20))
-			fmt.Fprintf(c, "%s received %q", name, msg)
+			handle(c)
 		}()
 	}
 }
