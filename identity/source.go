@@ -23,6 +23,10 @@ type Certificate struct {
 	loadedAt time.Time
 }
 
+// LoadedAt is when this certificate was loaded. A reload that finds the
+// same files keeps the Certificate, and this time, unchanged.
+func (c *Certificate) LoadedAt() time.Time { return c.loadedAt }
+
 // workloadSource is one local workload's certificate source.
 type workloadSource struct {
 	cfg WorkloadConfig

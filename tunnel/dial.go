@@ -40,6 +40,7 @@ func (t *Tunnel) dialSession(key poolKey, pins []string) (*session, error) {
 }
 
 func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
+	hsStart := time.Now() // before the certificate to present is chosen
 	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.DialTimeout)
 	defer cancel()
 	cfg, err := t.cfg.TLS.ClientConfig(key.source, key.target, pins)
@@ -105,13 +106,13 @@ func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
 		cs:        tc.ConnectionState(),
 		openedAt:  time.Now(),
 		expires:   ownExpiry,
+		hsStart:   hsStart,
 	}
 	s.idleSince.Store(time.Now().UnixNano())
 	if pc := s.cs.PeerCertificates; len(pc) > 0 && (s.expires.IsZero() || pc[0].NotAfter.Before(s.expires)) {
 		s.expires = pc[0].NotAfter
 	}
 	s.renewAt = renewTime(s.openedAt, s.expires)
-	s.localSerial = t.localSerial(key.source)
 	if err := t.openControl(s); err != nil {
 		ym.Close()
 		return nil, fmt.Errorf("tunnel: confirm tunnel to %s: %w", key.addr, err)
@@ -165,11 +166,13 @@ type localCerts interface {
 	Current(id string) *identity.Certificate
 }
 
-func (t *Tunnel) localSerial(id string) string {
+// certLoadedAt is when local workload id's current certificate was
+// loaded, zero when the TLS provider does not tell.
+func (t *Tunnel) certLoadedAt(id string) time.Time {
 	if lc, ok := t.cfg.TLS.(localCerts); ok {
 		if c := lc.Current(id); c != nil {
-			return c.Serial
+			return c.LoadedAt()
 		}
 	}
-	return ""
+	return time.Time{}
 }

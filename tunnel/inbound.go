@@ -151,7 +151,7 @@ func (t *Tunnel) handshake(c net.Conn) {
 	if s.target == "" { // a provider without Leaf or GetCertificate: go by SNI
 		s.target = t.exposes.Load().bySNI[cs.ServerName]
 	}
-	s.localSerial = t.localSerial(s.target)
+	s.hsStart = start
 	t.addSession(s)
 	t.inLog.Debug("tunnel accepted", "peer", peer, "workload", s.target, "remote", s.addr)
 	// Accept in a tight loop: a slow AcceptStream lets yamux's backlog fill

@@ -29,10 +29,12 @@ type session struct {
 	// one, made with the certificates then current, takes over well before
 	// expires (zero = never). See renewTime.
 	renewAt time.Time
-	// localSerial is the serial of our certificate when the session was
-	// dialed (outbound, when the TLS provider tells; "" otherwise): once
-	// the workload's certificate is replaced the session is renewed.
-	localSerial string
+	// hsStart is when the session's TLS handshake began. A session whose
+	// handshake began before our certificate was (re)loaded may carry the
+	// old certificate, so it is renewed (renewIfCertReplaced); comparing
+	// times, not serials, also catches a handshake that was under way
+	// while the certificate changed.
+	hsStart time.Time
 
 	// streams counts the streams reserved on an outbound session (guarded
 	// by the pool's mutex for increments) or open on an inbound one.

@@ -250,10 +250,10 @@ func (t *Tunnel) renewIfCertReplaced(s *session) {
 	if s.direction == DirInbound {
 		local = s.target
 	}
-	if s.localSerial == "" || s.draining.Load() {
+	if s.hsStart.IsZero() || s.draining.Load() {
 		return
 	}
-	if now := t.localSerial(local); now == "" || now == s.localSerial {
+	if loaded := t.certLoadedAt(local); loaded.IsZero() || s.hsStart.After(loaded) {
 		return
 	}
 	s.draining.Store(true)
