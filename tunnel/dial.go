@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -73,6 +74,7 @@ func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
 		return nil, fmt.Errorf("tunnel: TLS handshake with %s: %w", key.addr, err)
 	}
 	rec := &readErrConn{Conn: &coalesceConn{Conn: tc, cork: ck}}
+	rec.lastRead.Store(time.Now().UnixNano())
 	ym, err := yamux.Client(rec, t.ymCfg)
 	if err != nil {
 		tc.Close()
@@ -107,6 +109,7 @@ func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
 		openedAt:  time.Now(),
 		expires:   ownExpiry,
 		hsStart:   hsStart,
+		rec:       rec,
 	}
 	s.idleSince.Store(time.Now().UnixNano())
 	if pc := s.cs.PeerCertificates; len(pc) > 0 && (s.expires.IsZero() || pc[0].NotAfter.Before(s.expires)) {
@@ -127,10 +130,16 @@ type readErrConn struct {
 	net.Conn
 	mu    sync.Mutex
 	first error
+	// lastRead is when bytes last arrived (unix ns): a session quiet for
+	// long is pinged before it gets a new stream (see checkQuiet).
+	lastRead atomic.Int64
 }
 
 func (c *readErrConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.lastRead.Store(time.Now().UnixNano())
+	}
 	if err != nil {
 		c.mu.Lock()
 		if c.first == nil {

@@ -142,13 +142,13 @@ func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream, local net.Conn) (
 			continue
 		}
 		tried++
-		ls, err := t.tryEndpoint(u, addr, local)
+		ls, err := t.tryEndpoint(u, addr, local, tried < len(addrs))
 		for retry := 0; retry < 2 && retryOnFreshSession(err); retry++ {
 			// That session is draining (the peer is rotating its
 			// certificate or shutting down), or it reset the stream before
 			// answering, which a GoAway racing our SYN does: no byte of the
 			// app was sent yet, so a fresh session may take the stream.
-			ls, err = t.tryEndpoint(u, addr, local)
+			ls, err = t.tryEndpoint(u, addr, local, tried < len(addrs))
 		}
 		if err == nil {
 			return ls, nil
@@ -179,6 +179,41 @@ func (t *Tunnel) checkOwnCert(id string) error {
 	return nil
 }
 
+// A session that has received nothing for quietBeforePing is pinged, with
+// pingTimeout, before it gets a new stream while other endpoints could take
+// it: a peer that died silently (power loss, partition) would otherwise hold
+// the caller until HandshakeTimeout before failing over. A live session
+// answers in one round trip, and a busy one is never quiet.
+const (
+	quietBeforePing = 2 * time.Second
+	pingTimeout     = time.Second
+)
+
+// checkQuiet pings s when it has been quiet. An unanswered ping retires s
+// (no new streams; yamux's keepalive closes it if the peer is really gone)
+// rather than closing it: on a starved machine a slow answer is not a dead
+// peer, and closing would cut its open streams.
+func (t *Tunnel) checkQuiet(s *session) error {
+	if s.rec == nil || time.Since(time.Unix(0, s.rec.lastRead.Load())) < quietBeforePing {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { _, err := s.ym.Ping(); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			return nil
+		}
+		s.draining.Store(true)
+		return fmt.Errorf("tunnel: session to %s: ping: %w", s.addr, err)
+	case <-time.After(pingTimeout):
+		s.draining.Store(true)
+		t.outLog.Warn("tunnel peer did not answer a ping, trying another", "address", s.addr,
+			"target", s.target, "timeout", pingTimeout)
+		return fmt.Errorf("tunnel: session to %s: no answer to a ping within %s", s.addr, pingTimeout)
+	}
+}
+
 // retryOnFreshSession reports whether a stream request failed only because
 // of the session it was tried on.
 func retryOnFreshSession(err error) bool {
@@ -186,11 +221,19 @@ func retryOnFreshSession(err error) bool {
 }
 
 // tryEndpoint gets a session to addr from the pool and requests a stream
-// on it; on failure the session's slot is given back.
-func (t *Tunnel) tryEndpoint(u *Upstream, addr string, local net.Conn) (*liveStream, error) {
+// on it; on failure the session's slot is given back. With failover (other
+// endpoints remain), a session that has been quiet is pinged first.
+func (t *Tunnel) tryEndpoint(u *Upstream, addr string, local net.Conn, failover bool) (*liveStream, error) {
 	s, err := t.pool.get(t.ctx, poolKey{u.Source, u.Target, addr}, u.Pins)
 	if err != nil {
 		return nil, err
+	}
+	if failover {
+		if err := t.checkQuiet(s); err != nil {
+			t.pool.release(s)
+			t.pool.failed(addr)
+			return nil, err
+		}
 	}
 	ls, err := t.requestStream(s, u, local)
 	if err != nil {

@@ -102,6 +102,23 @@ func newPool(t *Tunnel) *pool {
 	return &pool{t: t, peers: map[poolKey]*peerSessions{}, backoff: map[string]*backoffState{}}
 }
 
+// failed puts addr in back-off after a failure (dial, handshake, ping).
+func (p *pool) failed(addr string) {
+	p.mu.Lock()
+	p.failedLocked(addr)
+	p.mu.Unlock()
+}
+
+func (p *pool) failedLocked(addr string) {
+	b := p.backoff[addr]
+	if b == nil {
+		b = &backoffState{}
+		p.backoff[addr] = b
+	}
+	b.failures++
+	b.until = time.Now().Add(min(backoffMin<<min(b.failures-1, 16), backoffMax))
+}
+
 // inBackoff reports whether addr failed recently and must not be dialed yet.
 func (p *pool) inBackoff(addr string, now time.Time) bool {
 	p.mu.Lock()
@@ -166,14 +183,7 @@ func (p *pool) get(ctx context.Context, key poolKey, pins []string) (*session, e
 			ps.sessions = append(ps.sessions, s)
 			delete(p.backoff, key.addr)
 		} else {
-			b := p.backoff[key.addr]
-			if b == nil {
-				b = &backoffState{}
-				p.backoff[key.addr] = b
-			}
-			b.failures++
-			delay := min(backoffMin<<min(b.failures-1, 16), backoffMax)
-			b.until = time.Now().Add(delay)
+			p.failedLocked(key.addr)
 			if len(ps.sessions) == 0 {
 				delete(p.peers, key) // no state is kept for peers we never reached
 			}

@@ -35,6 +35,9 @@ type session struct {
 	// times, not serials, also catches a handshake that was under way
 	// while the certificate changed.
 	hsStart time.Time
+	// rec is the outbound session's connection under yamux, which knows
+	// when bytes last arrived; nil inbound.
+	rec *readErrConn
 
 	// streams counts the streams reserved on an outbound session (guarded
 	// by the pool's mutex for increments) or open on an inbound one.
