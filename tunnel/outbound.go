@@ -237,6 +237,12 @@ func (t *Tunnel) tryEndpoint(u *Upstream, addr string, local net.Conn, failover 
 	}
 	ls, err := t.requestStream(s, u, local)
 	if err != nil {
+		if retryOnFreshSession(err) {
+			// The peer reset the stream before answering: it is retiring
+			// this session (its GoAway may arrive after the resets), so the
+			// retry must not land on it again.
+			s.draining.Store(true)
+		}
 		t.pool.release(s)
 	}
 	return ls, err
