@@ -120,6 +120,10 @@ func (t *Tunnel) dialSessionRaw(key poolKey, pins []string) (*session, error) {
 		ym.Close()
 		return nil, fmt.Errorf("tunnel: confirm tunnel to %s: %w", key.addr, err)
 	}
+	// A reload during the handshake ran its Recheck before s existed: if
+	// our certificate changed meanwhile, s presented the old one. It still
+	// carries the stream it was dialed for; new ones go to a fresh session.
+	t.renewIfCertReplaced(s)
 	return s, nil
 }
 

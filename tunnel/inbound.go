@@ -153,6 +153,9 @@ func (t *Tunnel) handshake(c net.Conn) {
 	}
 	s.hsStart = start
 	t.addSession(s)
+	// A reload during the handshake ran its Recheck before s existed: if
+	// our certificate changed meanwhile, s presented the old one.
+	t.renewIfCertReplaced(s)
 	t.inLog.Debug("tunnel accepted", "peer", peer, "workload", s.target, "remote", s.addr)
 	// Accept in a tight loop: a slow AcceptStream lets yamux's backlog fill
 	// and it then resets streams.
