@@ -109,8 +109,11 @@ func (m *metrics) ActiveTunnels(direction string, delta int) {
 	m.tunnelsActive.WithLabelValues(direction).Add(float64(delta))
 }
 
-func (m *metrics) Bytes(direction, source, target string, n int) {
-	m.bytes.WithLabelValues(direction, source, target).Add(float64(n))
+// StreamBytes resolves the labels once per stream; each read then costs an
+// atomic add, not a label hash and map lookup.
+func (m *metrics) StreamBytes(direction, source, target string) func(int) {
+	c := m.bytes.WithLabelValues(direction, source, target)
+	return func(n int) { c.Add(float64(n)) }
 }
 
 func (m *metrics) PolicyDecision(decision, rule string) {

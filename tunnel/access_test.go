@@ -93,10 +93,12 @@ type gaugeMetrics struct {
 
 func (m *gaugeMetrics) ActiveStreams(_ string, d int) { m.mu.Lock(); m.streams += d; m.mu.Unlock() }
 func (m *gaugeMetrics) ActiveTunnels(_ string, d int) { m.mu.Lock(); m.tunnels += d; m.mu.Unlock() }
-func (m *gaugeMetrics) Bytes(dir, _, _ string, n int) {
-	m.mu.Lock()
-	m.bytes[dir] += n
-	m.mu.Unlock()
+func (m *gaugeMetrics) StreamBytes(dir, _, _ string) func(int) {
+	return func(n int) {
+		m.mu.Lock()
+		m.bytes[dir] += n
+		m.mu.Unlock()
+	}
 }
 func (m *gaugeMetrics) PolicyDecision(d, rule string) {
 	m.mu.Lock()

@@ -34,10 +34,12 @@ type Metrics interface {
 	// ActiveStreams and ActiveTunnels move the gauges by delta.
 	ActiveStreams(direction string, delta int)
 	ActiveTunnels(direction string, delta int)
-	// Bytes counts n bytes moved by one read/write call. DirOutbound =
-	// from the local app into the tunnel, DirInbound = from the tunnel to
-	// the local app or backend. Source and target are the stream's IDs.
-	Bytes(direction, source, target string, n int)
+	// StreamBytes returns the byte counter of one direction of a stream,
+	// called once per stream and direction; the tunnel calls the returned
+	// func with the bytes of every read, so it must be cheap (resolve labels
+	// here, not per call). DirOutbound = from the local app into the
+	// tunnel, DirInbound = from the tunnel to the local app or backend.
+	StreamBytes(direction, source, target string) func(n int)
 	// PolicyDecision is one policy decision ("allow"/"deny") and its rule.
 	PolicyDecision(decision, rule string)
 	// UpstreamRefused counts a connection refused by an upstream listener
@@ -52,6 +54,6 @@ func (NopMetrics) Handshake(string, string, identity.Reason, time.Duration) {}
 func (NopMetrics) Stream(string, string, string, string)                    {}
 func (NopMetrics) ActiveStreams(string, int)                                {}
 func (NopMetrics) ActiveTunnels(string, int)                                {}
-func (NopMetrics) Bytes(string, string, string, int)                        {}
+func (NopMetrics) StreamBytes(string, string, string) func(int)             { return func(int) {} }
 func (NopMetrics) PolicyDecision(string, string)                            {}
 func (NopMetrics) UpstreamRefused(string, string)                           {}

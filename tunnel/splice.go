@@ -93,10 +93,12 @@ func (t *Tunnel) splice(ls *liveStream) string {
 		}
 	}
 	up := make(chan error, 1)
+	countOut := t.metrics.StreamBytes(DirOutbound, ls.source, ls.target)
+	countIn := t.metrics.StreamBytes(DirInbound, ls.source, ls.target)
 	go func() {
 		err := copyHalf(ls.stream, ls.local, false, func(n int) {
 			ls.bytesOut.Add(int64(n))
-			t.metrics.Bytes(DirOutbound, ls.source, ls.target, n)
+			countOut(n)
 		})
 		if err == nil {
 			ls.stream.Close() // half-close: FIN, reads continue
@@ -106,7 +108,7 @@ func (t *Tunnel) splice(ls *liveStream) string {
 	}()
 	down := copyHalf(ls.local, ls.stream, true, func(n int) {
 		ls.bytesIn.Add(int64(n))
-		t.metrics.Bytes(DirInbound, ls.source, ls.target, n)
+		countIn(n)
 	})
 	if down == nil && ls.sess.ym.IsClosed() {
 		down = errTunnelSide // yamux reports a dead session as EOF
