@@ -102,11 +102,15 @@ func checkALPN(cs tls.ConnectionState) error {
 }
 
 // ValidatePin checks the syntax of an SPKI pin: PinPrefix followed by the
-// standard base64 of 32 bytes.
+// standard base64 of 32 bytes, written exactly as the encoder writes it.
+// Pins are compared as strings, so anything the decoder tolerates but the
+// encoder never produces (line breaks, which encoding/base64 skips) would be
+// a pin that can never match.
 func ValidatePin(p string) error {
 	b64, ok := strings.CutPrefix(p, PinPrefix)
 	if ok {
-		if b, err := base64.StdEncoding.Strict().DecodeString(b64); err == nil && len(b) == 32 {
+		b, err := base64.StdEncoding.Strict().DecodeString(b64)
+		if err == nil && len(b) == 32 && base64.StdEncoding.EncodeToString(b) == b64 {
 			return nil
 		}
 	}
