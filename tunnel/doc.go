@@ -44,6 +44,12 @@
 //     at full speed), plus one window per outbound session for its control
 //     stream, which carries a few bytes per reset. Past MaxStreams an
 //     inbound stream is answered OVERLOADED and an app connection is reset.
+//   - Copy buffers: an idle stream holds 1 KiB per direction; a direction
+//     whose reads fill that borrows a pooled 256 KiB buffer (one yamux
+//     frame) until a read comes back short again. Bound: MaxStreams x 2 x
+//     256 KiB (2 GiB by default, reached only if every stream moves bulk
+//     data at once), plus one pooled frame-sized buffer per session while
+//     its send loop writes a large frame.
 //   - Accept back-off: when accept fails (EMFILE, ENFILE, ENOBUFS...) every
 //     accept loop waits 5 ms, doubling to 1 s while it keeps failing, logs
 //     each failure with its retry delay, and serves again at full speed once
