@@ -27,6 +27,10 @@ type Options struct {
 	LogOutput io.Writer
 	// Version is reported by the status API.
 	Version string
+	// SetProcs makes the agent set the process's GOMAXPROCS from max_procs
+	// at Start and on each reload (the daemon does; agents run inside
+	// tests leave the process alone).
+	SetProcs bool
 }
 
 // Agent is one running daemon. New has no side effects; Start brings it up;
@@ -98,6 +102,9 @@ func (a *Agent) Start(ctx context.Context) error {
 	}
 	a.log.Info("starting", "node", cfg.NodeName, "version", a.opts.Version, "config", cfg.File,
 		"revocation", cfg.Trust.Revocation)
+	if a.opts.SetProcs {
+		applyProcs(cfg.MaxProcs, a.log, true)
+	}
 
 	if err := a.startEnrollment(ctx, cfg); err != nil {
 		return err

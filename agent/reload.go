@@ -60,6 +60,9 @@ func (a *Agent) reload() error {
 	}
 	var errs []error
 	a.log.SetLevel(hclogLevel(cfg.LogLevel))
+	if a.opts.SetProcs {
+		applyProcs(cfg.MaxProcs, a.log, false)
+	}
 
 	// Identity: same files -> re-read in place (each source keeps its old
 	// pair on error); new workloads or trust settings -> build a new store

@@ -38,6 +38,12 @@ func (b *builder) build(fc *fileConfig) *Config {
 	c.LogLevel = b.enum(fc.LogLevel, "log_level", DefaultLogLevel, "trace", "debug", "info", "warn", "error")
 	c.LogFormat = b.enum(fc.LogFormat, "log_format", DefaultLogFormat, "text", "json")
 	c.ShutdownTimeout = b.duration(fc.ShutdownTimeout, "shutdown_timeout", DefaultShutdownTimeout)
+	if fc.MaxProcs.Set {
+		if fc.MaxProcs.Value < 0 || fc.MaxProcs.Value > MaxProcsLimit {
+			b.p.add(fc.MaxProcs.Range, "max_procs: %d is out of range; expected 0 (auto: half the CPUs) or a number of CPUs up to %d", fc.MaxProcs.Value, MaxProcsLimit)
+		}
+		c.MaxProcs = fc.MaxProcs.Value
+	}
 
 	if fc.Trust == nil {
 		b.p.add(fileStart, "trust: block is required (it names the trust domain and its CA bundle)")

@@ -10,10 +10,12 @@ import (
 
 // Defaults of the keys a file may leave out (DESIGN §5 and runtime.go).
 const (
-	DefaultDataDir            = "/var/lib/ztunnel"
-	DefaultLogLevel           = "info"
-	DefaultLogFormat          = "text"
-	DefaultShutdownTimeout    = 30 * time.Second
+	DefaultDataDir         = "/var/lib/ztunnel"
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
+	DefaultShutdownTimeout = 30 * time.Second
+	// MaxProcsLimit is the largest max_procs accepted.
+	MaxProcsLimit             = 1024
 	DefaultRevocation         = "fail_closed"
 	DefaultTunnelListen       = "0.0.0.0:15008"
 	DefaultHandshakeTimeout   = 10 * time.Second

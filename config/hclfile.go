@@ -17,6 +17,7 @@ type fileConfig struct {
 	LogLevel        attrString `hcl:"log_level"`        // trace|debug|info|warn|error
 	LogFormat       attrString `hcl:"log_format"`       // text|json
 	ShutdownTimeout attrString `hcl:"shutdown_timeout"` // duration, default "30s"
+	MaxProcs        attrInt    `hcl:"max_procs"`        // extension: CPUs the agent runs on, 0 = auto
 
 	Trust     *fileTrust     `hcl:"trust,block"` // required
 	Tunnel    *fileTunnel    `hcl:"tunnel,block"`

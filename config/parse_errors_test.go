@@ -30,7 +30,10 @@ func TestParseMistakes(t *testing.T) {
 			`a.hcl:5:1: nod_name: unknown key (did you mean "node_name"?)`,
 		}},
 		{"unknown key far from any", base + "colour = \"x\"\n", []string{
-			`a.hcl:5:1: colour: unknown key (expected one of: data_dir, log_format, log_level, node_name, shutdown_timeout)`,
+			`a.hcl:5:1: colour: unknown key (expected one of: data_dir, log_format, log_level, max_procs, node_name, shutdown_timeout)`,
+		}},
+		{"max_procs negative", base + "max_procs = -1\n", []string{
+			`a.hcl:5:13: max_procs: -1 is out of range; expected 0 (auto: half the CPUs) or a number of CPUs up to 1024`,
 		}},
 		{"unknown key in block", base + "tunnel {\n  listn = \"127.0.0.1:1\"\n}\n", []string{
 			`a.hcl:6:3: tunnel.listn: unknown key (did you mean "listen"?)`,

@@ -20,6 +20,7 @@ func Print(w io.Writer, c *Config) error {
 	setString(root, "log_level", c.LogLevel)
 	setString(root, "log_format", c.LogFormat)
 	setDuration(root, "shutdown_timeout", c.ShutdownTimeout)
+	setInt(root, "max_procs", c.MaxProcs)
 
 	root.AppendNewline()
 	t := root.AppendNewBlock("trust", nil).Body()

@@ -15,6 +15,11 @@ type Config struct {
 	// ShutdownTimeout bounds the drain on SIGTERM; default 30s.
 	ShutdownTimeout time.Duration
 
+	// MaxProcs is how many CPUs the agent's Go code runs on at once
+	// (GOMAXPROCS); 0, the default, means half the CPUs the process may
+	// use, at least one. A GOMAXPROCS environment variable overrides it.
+	MaxProcs int
+
 	Trust     Trust
 	Tunnel    Tunnel
 	Gossip    *Gossip // nil when the file has no gossip block

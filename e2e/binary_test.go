@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -143,6 +144,13 @@ func TestBinarySignals(t *testing.T) {
 
 	if reply, err := roundTrip(up, "hello"); err != nil || reply != "hello" {
 		t.Fatalf("allowed: %q %v", reply, err)
+	}
+	// max_procs is unset: half the CPUs Go would use, at least one.
+	if os.Getenv("GOMAXPROCS") == "" {
+		want := fmt.Sprintf("CPUs running Go code: procs=%d set_by=", max(1, runtime.GOMAXPROCS(0)/2))
+		if !strings.Contains(a.log.String(), want) {
+			t.Errorf("agent log lacks %q:\n%s", want, a.log.String())
+		}
 	}
 
 	// A broken policy on SIGHUP: refused, old one stays, traffic flows.

@@ -34,7 +34,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitStartup
 	}
-	a, err := agent.New(cfg, agent.Options{LogOutput: stderr, Version: version})
+	a, err := agent.New(cfg, agent.Options{LogOutput: stderr, Version: version, SetProcs: true})
 	if err != nil {
 		return fail(stderr, err)
 	}

@@ -7,6 +7,7 @@ data_dir   = "/var/lib/ztunnel"    # enrolled certificates and other state
 log_level  = "info"                # trace | debug | info | warn | error
 log_format = "text"                # text | json (one JSON object per line)
 shutdown_timeout = "30s"           # drain limit on SIGTERM
+# max_procs = 0                    # CPUs running Go code; 0 = half the CPUs (README "Performance")
 
 trust {
   trust_domain = "example.org"     # peers of any other trust domain are refused
