@@ -60,7 +60,7 @@
 // profiles; read them with `go tool pprof -top FILE`.
 //
 // --compare 'NAME=BINARY [KEY=VALUE ...]' adds another ztunnel build (and
-// agent environment, e.g. GOMAXPROCS=1) as one more path of the same run,
+// agent environment, e.g. GOMAXPROCS=2) as one more path of the same run,
 // so that a data-plane change is judged against the same machine noise.
 //
 // No test asserts a speed; ztbench is not part of `make test`.

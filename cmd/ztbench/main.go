@@ -63,7 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.IdleConns, "idle-conns", 2000, "connections held open for the RSS-per-connection test")
 	fs.DurationVar(&o.IdleSettle, "idle-settle", 500*time.Millisecond, "wait after opening the idle connections before reading RSS")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "the agents' log_level")
-	fs.StringArrayVar(&o.AgentEnv, "agent-env", nil, "KEY=VALUE added to the agents' environment (repeatable), e.g. GOMAXPROCS=1")
+	fs.StringArrayVar(&o.AgentEnv, "agent-env", nil, "KEY=VALUE added to the agents' environment (repeatable), e.g. GOMAXPROCS=2")
 	fs.StringArrayVar(&o.Compare, "compare", nil, "'NAME=BINARY [KEY=VALUE ...]': also measure this ztunnel build (and agent environment) as path NAME (repeatable)")
 	fs.StringVar(&o.JSON, "json", "bench/results/latest.json", "write the results here as JSON (empty: do not)")
 	fs.StringVar(&o.ProfileDir, "profile-dir", "", "after the rounds, take CPU, heap and goroutine profiles of both agents per phase into this folder")
