@@ -26,26 +26,6 @@ func runCAInit(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func runCertIssue(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("cert issue", "cert issue --ca DIR --id SPIFFE_ID --out PREFIX [--ttl 24h]", stderr)
-	dir := fs.String("ca", "", "CA folder made by 'ztunnel ca init'")
-	id := fs.String("id", "", "SPIFFE ID of the workload")
-	out := fs.String("out", "", "output prefix: writes PREFIX.crt and PREFIX.key (0600)")
-	ttl := fs.Duration("ttl", 24*time.Hour, "certificate lifetime")
-	if code, ok := parse(fs, args, stderr); !ok {
-		return code
-	}
-	if !required(fs, stderr, "ca", "id", "out") || !noArgs(fs, stderr) {
-		return 2
-	}
-	crt, key, err := ca.Issue(*dir, *id, *out, *ttl)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	fmt.Fprintf(stdout, "issued %s: %s, %s\n", *id, crt, key)
-	return 0
-}
-
 func runCertRevoke(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("cert revoke", "cert revoke --ca DIR (--cert FILE | --serial HEX)", stderr)
 	dir := fs.String("ca", "", "CA folder made by 'ztunnel ca init'")

@@ -13,12 +13,50 @@ import (
 	"github.com/ztunnel-dev/ztunnel/identity"
 )
 
+// ErrOutputExists is matched (errors.Is) by the *OutputExistsError Issue
+// returns when PREFIX.crt or PREFIX.key is already there.
+var ErrOutputExists = errors.New("ca: the output file already exists")
+
+// OutputExistsError names the existing file that Issue refused to replace.
+type OutputExistsError struct {
+	Path string // PREFIX.crt or PREFIX.key, as given
+}
+
+func (e *OutputExistsError) Error() string {
+	return fmt.Sprintf("ca: %q already exists; refusing to overwrite it", e.Path)
+}
+
+// Is makes errors.Is(err, ErrOutputExists) true.
+func (e *OutputExistsError) Is(target error) bool { return target == ErrOutputExists }
+
+// IssueOption changes how Issue writes its files.
+type IssueOption func(*issueOptions)
+
+type issueOptions struct {
+	overwrite bool
+}
+
+// Overwrite lets Issue replace an existing PREFIX.crt and PREFIX.key (for
+// example with a certificate for another ID). Without it Issue refuses.
+func Overwrite() IssueOption {
+	return func(o *issueOptions) { o.overwrite = true }
+}
+
 // Issue writes PREFIX.crt and PREFIX.key (0600): an ECDSA P-256 X509-SVID
 // for id with one URI SAN, critical key usage digitalSignature and EKU
 // serverAuth+clientAuth, valid for ttl (0 = DefaultLeafTTL) but never
 // beyond the CA's NotAfter. The ID must be a workload ID of the CA's trust
 // domain. The serial is appended to DIR/issued.log for revoke and audit.
-func Issue(caDir, id, outPrefix string, ttl time.Duration) (certPath, keyPath string, err error) {
+//
+// Issue refuses, with an *OutputExistsError and before it signs anything,
+// when PREFIX.crt or PREFIX.key already exists, unless Overwrite is given.
+// The check is not a lock: two Issue calls racing on one prefix may both
+// write, the last one winning.
+func Issue(caDir, id, outPrefix string, ttl time.Duration, opts ...IssueOption) (certPath, keyPath string, err error) {
+	var o issueOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	a, err := load(caDir)
 	if err != nil {
 		return "", "", err
@@ -38,6 +76,15 @@ func Issue(caDir, id, outPrefix string, ttl time.Duration) (certPath, keyPath st
 	}
 	if outPrefix == "" {
 		return "", "", fmt.Errorf("ca: the output prefix is empty")
+	}
+	certPath, keyPath = outPrefix+".crt", outPrefix+".key"
+	if !o.overwrite {
+		for _, p := range []string{certPath, keyPath} {
+			// Lstat: a symlink, even a dangling one, is an existing file.
+			if _, err := os.Lstat(p); err == nil {
+				return "", "", &OutputExistsError{Path: p}
+			}
+		}
 	}
 	now := time.Now()
 	if !now.Before(a.cert.NotAfter) {
@@ -73,7 +120,6 @@ func Issue(caDir, id, outPrefix string, ttl time.Duration) (certPath, keyPath st
 	if err != nil {
 		return "", "", fmt.Errorf("ca: encode key: %w", err)
 	}
-	certPath, keyPath = outPrefix+".crt", outPrefix+".key"
 	// Key first, so that an agent reloading on the certificate's change
 	// finds the matching key already in place.
 	if err := writeFileAtomic(keyPath, kp, 0o600); err != nil {
