@@ -80,11 +80,13 @@ func staticPeers(cfg *config.Config) []discovery.Peer {
 }
 
 // localWorkloads is what this node tells gossip it serves: every workload
-// with at least one expose block, with its ports.
-func localWorkloads(cfg *config.Config) []discovery.Workload {
+// with at least one expose block, with its ports, leaving out those whose
+// certificate usable (when not nil) rejects: an expired or revoked one that
+// every caller would refuse.
+func localWorkloads(cfg *config.Config, usable func(id string) bool) []discovery.Workload {
 	var out []discovery.Workload
 	for _, w := range cfg.Workloads {
-		if len(w.Expose) == 0 {
+		if len(w.Expose) == 0 || (usable != nil && !usable(w.ID)) {
 			continue
 		}
 		dw := discovery.Workload{ID: w.ID}
@@ -119,7 +121,7 @@ func newGossip(cfg *config.Config, tunnelAddr string, log hclog.Logger) (*discov
 	gc.Join = cfg.Gossip.Join
 	gc.Keys = keys
 	gc.TunnelAddr = tunnelAddr
-	gc.Workloads = localWorkloads(cfg)
+	gc.Workloads = localWorkloads(cfg, nil) // a start with an unusable certificate fails
 	gc.Logger = log
 	return discovery.New(gc)
 }

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"os"
+	"strings"
 	"time"
 )
 
@@ -14,6 +16,41 @@ const certCheckInterval = 30 * time.Second
 type certWarnings struct {
 	aging   map[string]bool
 	expired map[string]bool
+	// advertised lists the workload IDs gossip was last told about with a
+	// usable certificate, to re-announce when one expires.
+	advertised string
+}
+
+// certUsable reports whether local workload id holds a certificate peers
+// accept: loaded, within its validity, not revoked.
+func (a *Agent) certUsable(id string) bool {
+	c := a.store.Load().Current(id)
+	return c != nil && certState(c, time.Now()) == "valid"
+}
+
+// updateGossip re-announces the served workloads when the set with a usable
+// certificate changed (one expired, was revoked, or was renewed).
+func (a *Agent) updateGossip(seen *certWarnings) {
+	if a.gossip == nil {
+		return
+	}
+	cfg := a.cfg.Load()
+	ws := localWorkloads(cfg, a.certUsable)
+	var key strings.Builder
+	for _, w := range ws {
+		key.WriteString(w.ID + " ")
+	}
+	if key.String() == seen.advertised {
+		return
+	}
+	if err := a.gossip.SetLocal(advertisedTunnel(cfg, a.tun.Addr()), ws); err != nil {
+		a.log.Warn("gossip catalog not updated", "error", err)
+		return
+	}
+	if seen.advertised != "" || len(ws) < len(localWorkloads(cfg, nil)) {
+		a.log.Info("gossip catalog updated for certificate state", "workloads", len(ws))
+	}
+	seen.advertised = key.String()
 }
 
 // checkCerts logs, once per certificate, a warning when a workload's
@@ -26,7 +63,15 @@ func (a *Agent) checkCerts(seen *certWarnings, now time.Time) {
 		if c == nil {
 			continue
 		}
-		life := c.NotAfter.Sub(c.NotBefore)
+		// Lifetime is counted from when the certificate was stored, when
+		// that is later than NotBefore: CAs (ours included) back-date
+		// NotBefore for clock skew, which would put two thirds of a
+		// short-lived certificate's life in the past at once.
+		start := c.NotBefore
+		if fi, err := os.Stat(w.Cert); err == nil && fi.ModTime().After(start) && !fi.ModTime().After(now) {
+			start = fi.ModTime()
+		}
+		life := c.NotAfter.Sub(start)
 		switch {
 		case now.After(c.NotAfter):
 			if !seen.expired[c.Serial] {
@@ -34,7 +79,7 @@ func (a *Agent) checkCerts(seen *certWarnings, now time.Time) {
 				a.log.Error("workload certificate expired: peers refuse it until a valid one is loaded",
 					"workload", w.Name, "id", w.ID, "serial", c.Serial, "not_after", c.NotAfter.UTC())
 			}
-		case now.After(c.NotBefore.Add(life * 2 / 3)):
+		case now.After(start.Add(life * 2 / 3)):
 			if !seen.aging[c.Serial] {
 				seen.aging[c.Serial] = true
 				a.log.Warn("workload certificate past two thirds of its lifetime: renew it",
@@ -52,6 +97,7 @@ func (a *Agent) watchCerts() {
 	defer t.Stop()
 	for {
 		a.checkCerts(seen, time.Now())
+		a.updateGossip(seen)
 		select {
 		case <-a.stop:
 			return

@@ -32,7 +32,7 @@ type WorkloadStatus struct {
 	Serial           string    `json:"serial,omitempty"`
 	NotAfter         time.Time `json:"not_after"`
 	ExpiresInSeconds int64     `json:"expires_in_seconds"`
-	State            string    `json:"state"` // valid | expired | not_yet_valid | missing
+	State            string    `json:"state"` // valid | revoked | expired | not_yet_valid | missing
 	Pin              string    `json:"pin,omitempty"`
 	Upstreams        []string  `json:"upstreams,omitempty"` // "name listen -> target"
 	Exposes          []string  `json:"exposes,omitempty"`   // "port -> backend"
@@ -100,6 +100,8 @@ func (a *Agent) Status() Status {
 
 func certState(c *identity.Certificate, now time.Time) string {
 	switch {
+	case c.Revoked:
+		return "revoked"
 	case now.After(c.NotAfter):
 		return "expired"
 	case now.Before(c.NotBefore):

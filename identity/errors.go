@@ -30,3 +30,7 @@ func quote(s string) string {
 	}
 	return fmt.Sprintf("%q", s)
 }
+
+// ErrOwnCertRevoked means a local workload's certificate is revoked by the
+// CRL in force, so it is not presented.
+var ErrOwnCertRevoked = errors.New("identity: the workload's own certificate is revoked")

@@ -227,17 +227,48 @@ func TestHandshakeRevokedAndRecheck(t *testing.T) {
 	if err := os.WriteFile(crl, e.ca.CRL(t, front.Cert), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// The revoked certificate is also a local workload's: Reload says so.
+	// The revoked certificate is also a local workload's: Reload says so,
+	// and the pair it keeps is marked revoked and no longer presented.
 	changed, err := s.Reload()
 	if !changed {
 		t.Fatal("Reload did not report the new CRL")
 	}
-	wantErr(t, err, `identity: certificate file "`+e.cfg.Workloads[0].CertFile+`": certificate "`+idFront+`" (serial `+front.Cert.SerialNumber.Text(16)+`) is revoked by its issuer's CRL`, ReasonRevoked)
+	revoked := `certificate "` + idFront + `" (serial ` + front.Cert.SerialNumber.Text(16) + `) is revoked by its issuer's CRL`
+	wantErr(t, err, `identity: certificate file "`+e.cfg.Workloads[0].CertFile+`": `+revoked+"\n"+
+		`identity: workload "`+idFront+`": its certificate is no longer presented: `+revoked+`; load a new one`, ReasonRevoked)
+	if c := s.Current(idFront); !c.Revoked {
+		t.Fatal("own revoked certificate not marked revoked")
+	}
+	if c := s.Current(idPay); c.Revoked {
+		t.Fatal("a certificate the CRL does not name was marked revoked")
+	}
 	wantReason(t, "Recheck", s.Recheck(r.server), ReasonRevoked)
-	r2 := handshake(t, s.ServerConfig(), clientConfig(t, s, idFront, idPay))
-	wantReason(t, "server", r2.serverErr, ReasonRevoked)
-	if r2.clientErr == nil {
-		t.Fatal("client with revoked certificate was accepted")
+	// As the client: no certificate to present (crypto/tls then aborts the
+	// handshake; the tunnel does not even dial, see tunnel.checkOwnCert).
+	if _, err := clientConfig(t, s, idFront, idPay).GetClientCertificate(nil); !errors.Is(err, ErrOwnCertRevoked) {
+		t.Fatalf("client with a revoked certificate of its own: error %v, want ErrOwnCertRevoked", err)
+	}
+	// As the server: the revoked workload is not presented either.
+	r3 := handshake(t, s.ServerConfig(), clientConfig(t, s, idPay, idFront))
+	if !errors.Is(r3.serverErr, ErrOwnCertRevoked) || r3.clientErr == nil {
+		t.Fatalf("server presenting a revoked certificate: server %v, client %v", r3.serverErr, r3.clientErr)
+	}
+	if st := s.Status(); !st.Workloads[0].Revoked {
+		t.Fatal("status does not show the revoked certificate")
+	}
+
+	// The revocation is lifted (a CRL without it): the pair is usable again.
+	if err := os.WriteFile(crl, e.ca.CRL(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Reload(); err != nil {
+		t.Fatalf("Reload with a clean CRL: %v", err)
+	}
+	if s.Current(idFront).Revoked {
+		t.Fatal("still marked revoked after a CRL without it")
+	}
+	if r := handshake(t, s.ServerConfig(), clientConfig(t, s, idFront, idPay)); r.serverErr != nil || r.clientErr != nil {
+		t.Fatalf("after the clean CRL: server %v, client %v", r.serverErr, r.clientErr)
 	}
 }
 

@@ -18,6 +18,10 @@ type Certificate struct {
 	NotBefore time.Time
 	NotAfter  time.Time
 	Pin       string
+	// Revoked is set when a CRL loaded after this certificate revokes it:
+	// it is no longer presented (handshakes that would need it fail) until
+	// a valid pair is loaded.
+	Revoked bool
 
 	digest   [sha256.Size]byte // of the cert and key files, to detect change
 	loadedAt time.Time

@@ -44,7 +44,10 @@ type WorkloadStatus struct {
 	NotAfter  time.Time `json:"not_after"`
 	Pin       string    `json:"pin"`
 	LoadedAt  time.Time `json:"loaded_at"`
-	LastError string    `json:"last_error,omitempty"`
+	// Revoked: the CRL in force revokes this certificate; it is not
+	// presented.
+	Revoked   bool   `json:"revoked,omitempty"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 func errString(err error) string {
@@ -92,7 +95,7 @@ func (s *Store) Status() StoreStatus {
 		st.Workloads = append(st.Workloads, WorkloadStatus{
 			ID: c.ID, CertFile: ws.cfg.CertFile, KeyFile: ws.cfg.KeyFile,
 			Serial: c.Serial, NotBefore: c.NotBefore, NotAfter: c.NotAfter, Pin: c.Pin,
-			LoadedAt: c.loadedAt, LastError: errString(ws.lastErr),
+			LoadedAt: c.loadedAt, Revoked: c.Revoked, LastError: errString(ws.lastErr),
 		})
 	}
 	return st

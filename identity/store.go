@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"sync"
@@ -259,13 +260,48 @@ func (s *Store) Reload() (changed bool, err error) {
 			continue
 		}
 		ws.lastErr = nil
-		if c.digest != ws.cur.Load().digest {
+		if c.digest != ws.cur.Load().digest || ws.cur.Load().Revoked {
 			changed = true
 			ws.cur.Store(c)
 		}
 	}
+	// A pair kept from before (the new files are broken, or unchanged) may
+	// be revoked by a CRL that arrived since: it must stop being presented,
+	// as every peer would refuse it, and the caller cuts its sessions.
+	for _, ws := range s.workloads {
+		cur := ws.cur.Load()
+		if cur.Revoked {
+			continue
+		}
+		if rej := ownRevocation(cur, trust, now); rej != nil {
+			marked := *cur
+			marked.Revoked = true
+			ws.cur.Store(&marked)
+			changed = true
+			errs = append(errs, fmt.Errorf("identity: workload %s: its certificate is no longer presented: %s; load a new one", quote(cur.ID), rej.Detail))
+		}
+	}
 	s.lastReload = now
 	return changed, errors.Join(errs...)
+}
+
+// ownRevocation returns why c, a local certificate, is revoked under
+// trust, or nil.
+func ownRevocation(c *Certificate, trust *trustState, now time.Time) *RejectError {
+	var inter []*x509.Certificate
+	for _, der := range c.TLS.Certificate[1:] {
+		if ic, err := x509.ParseCertificate(der); err == nil {
+			inter = append(inter, ic)
+		}
+	}
+	chains, rej := verifyChain(c.Leaf, inter, trust.bundle, now)
+	if rej != nil {
+		return nil // not a revocation: the peers' checks will say what it is
+	}
+	if rej, _ := trust.checkRevocation(chains[0], now); rej != nil && rej.Reason == ReasonRevoked {
+		return rej
+	}
+	return nil
 }
 
 // Current returns a workload's current certificate, nil for an unknown ID.

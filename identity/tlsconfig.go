@@ -38,7 +38,7 @@ func (s *Store) ServerConfig() *tls.Config {
 			if ws == nil {
 				return nil, reject(ReasonUnknownSNI, "server name %s names no local workload", quote(hello.ServerName))
 			}
-			return ws.cur.Load().TLS, nil
+			return presentable(ws.cur.Load())
 		},
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if err := checkALPN(cs); err != nil {
@@ -81,7 +81,7 @@ func (s *Store) ClientConfig(source, target string, pins []string) (*tls.Config,
 		SessionTicketsDisabled: true,
 		InsecureSkipVerify:     true, // verified in VerifyConnection
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			return ws.cur.Load().TLS, nil
+			return presentable(ws.cur.Load())
 		},
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if err := checkALPN(cs); err != nil {
@@ -92,6 +92,15 @@ func (s *Store) ClientConfig(source, target string, pins []string) (*tls.Config,
 		},
 		Time: s.now,
 	}, nil
+}
+
+// presentable returns c's TLS certificate, or an error when c must not be
+// presented.
+func presentable(c *Certificate) (*tls.Certificate, error) {
+	if c.Revoked {
+		return nil, fmt.Errorf("%w: %s (serial %s); load a new one", ErrOwnCertRevoked, quote(c.ID), c.Serial)
+	}
+	return c.TLS, nil
 }
 
 func checkALPN(cs tls.ConnectionState) error {

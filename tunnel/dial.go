@@ -179,6 +179,25 @@ type localCerts interface {
 	Current(id string) *identity.Certificate
 }
 
+// localRevoked returns an error when the certificate of s's local workload
+// (the caller on an outbound session, the callee on an inbound one) is now
+// revoked: peers would refuse it, so sessions made with it are cut like
+// sessions with a revoked peer.
+func (t *Tunnel) localRevoked(s *session) error {
+	lc, ok := t.cfg.TLS.(localCerts)
+	if !ok {
+		return nil
+	}
+	local := s.source
+	if s.direction == DirInbound {
+		local = s.target
+	}
+	if c := lc.Current(local); c != nil && c.Revoked {
+		return fmt.Errorf("%w: %s (serial %s)", identity.ErrOwnCertRevoked, local, c.Serial)
+	}
+	return nil
+}
+
 // certLoadedAt is when local workload id's current certificate was
 // loaded, zero when the TLS provider does not tell.
 func (t *Tunnel) certLoadedAt(id string) time.Time {

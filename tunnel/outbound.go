@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/yamux"
+
+	"github.com/ztunnel-dev/ztunnel/identity"
 )
 
 // upstreamListener is one bound upstream. up is swapped by Update when
@@ -166,14 +168,19 @@ func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream, local net.Conn) (
 }
 
 // checkOwnCert refuses to call out for a workload whose certificate has
-// expired (when the TLS provider tells): every peer would refuse it, and
+// expired or is revoked (when the TLS provider tells): every peer would refuse it, and
 // the operator needs to read that it is our certificate, not theirs.
 func (t *Tunnel) checkOwnCert(id string) error {
 	lc, ok := t.cfg.TLS.(localCerts)
 	if !ok {
 		return nil
 	}
-	if c := lc.Current(id); c != nil && time.Now().After(c.NotAfter) {
+	c := lc.Current(id)
+	switch {
+	case c == nil:
+	case c.Revoked:
+		return fmt.Errorf("%w: %s (serial %s) is revoked by the CRL in force; load a new one", identity.ErrOwnCertRevoked, id, c.Serial)
+	case time.Now().After(c.NotAfter):
 		return fmt.Errorf("%w: %s expired at %s; load a valid one", ErrOwnCertExpired, id, c.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return nil

@@ -201,6 +201,9 @@ func (t *Tunnel) Recheck() int {
 		t.renewIfCertReplaced(s)
 		err := t.cfg.TLS.Recheck(s.cs)
 		if err == nil {
+			err = t.localRevoked(s)
+		}
+		if err == nil {
 			continue
 		}
 		if identity.ReasonOf(err) == identity.ReasonExpired {
@@ -215,7 +218,11 @@ func (t *Tunnel) Recheck() int {
 			continue
 		}
 		n := t.reg.onSession(s)
-		t.log.Warn("tunnel peer no longer valid, closing", "direction", s.direction,
+		what := "tunnel peer no longer valid, closing"
+		if errors.Is(err, identity.ErrOwnCertRevoked) {
+			what = "our certificate for this tunnel is revoked, closing"
+		}
+		t.log.Warn(what, "direction", s.direction,
 			"source", s.source, "target", s.target, "address", s.addr, "streams", n,
 			"reason", identity.ReasonOf(err), "error", err)
 		s.closeWith(EndRevoked)
