@@ -151,6 +151,12 @@ var (
 		"1 when the CA server answered the workload's last request.", []string{"workload"}, nil)
 	renewalsDesc = prometheus.NewDesc("ztunnel_enroll_renewals_total",
 		"Certificate renewals of enrolled workloads by result (ok, error).", []string{"workload", "result"}, nil)
+	crlStaleDesc = prometheus.NewDesc("ztunnel_crl_stale",
+		"1 when the CRL file in force is past its NextUpdate or none could be loaded (revocation unknown for its issuer).", []string{"file"}, nil)
+	crlErrorDesc = prometheus.NewDesc("ztunnel_crl_load_error",
+		"1 when the last load of the CRL file failed (the previous one stays in force).", []string{"file"}, nil)
+	unknownAcceptsDesc = prometheus.NewDesc("ztunnel_revocation_unknown_accepts_total",
+		"Peer certificates accepted under revocation = fail_open although their CRL was stale or missing.", nil, nil)
 	readyDesc = prometheus.NewDesc("ztunnel_ready",
 		"1 when the agent is ready (listeners up, every workload holding a valid certificate).", nil, nil)
 )
@@ -163,6 +169,9 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- nextRenewalDesc
 	ch <- reachableDesc
 	ch <- renewalsDesc
+	ch <- crlStaleDesc
+	ch <- crlErrorDesc
+	ch <- unknownAcceptsDesc
 	ch <- readyDesc
 }
 
@@ -174,6 +183,12 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(certExpiryDesc, prometheus.GaugeValue, cert.NotAfter.Sub(now).Seconds(), w.ID)
 			}
 		}
+		st := store.Status()
+		for _, crl := range st.CRLs {
+			ch <- prometheus.MustNewConstMetric(crlStaleDesc, prometheus.GaugeValue, boolValue(crl.Stale || !crl.Loaded), crl.File)
+			ch <- prometheus.MustNewConstMetric(crlErrorDesc, prometheus.GaugeValue, boolValue(crl.LastError != ""), crl.File)
+		}
+		ch <- prometheus.MustNewConstMetric(unknownAcceptsDesc, prometheus.CounterValue, float64(st.RevocationUnknownAccepts))
 	}
 	if c.a.gossip != nil {
 		counts := map[string]int{discovery.StateAlive: 0, discovery.StateSuspect: 0, discovery.StateDead: 0, discovery.StateLeft: 0}
@@ -212,4 +227,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ready = 1
 	}
 	ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, ready)
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -92,10 +92,16 @@ func TestMetricsMoveAfterTraffic(t *testing.T) {
 		{a, "ztunnel_tunnels_active", map[string]string{"direction": "outbound"}, 1},
 		{a, "ztunnel_cert_expiry_seconds", map[string]string{"workload": idFrontend}, 60},
 		{a, "ztunnel_ready", nil, 1},
+		{a, "ztunnel_crl_stale", nil, 0},
+		{a, "ztunnel_revocation_unknown_accepts_total", nil, 0},
 		{a, "ztunnel_build_info", map[string]string{"version": "e2e"}, 1},
 		{a, "go_goroutines", nil, 1},
 		{a, "process_open_fds", nil, 1},
 	} {
+		if tc.fams[tc.name] == nil {
+			t.Errorf("%s is not exported", tc.name)
+			continue
+		}
 		if got := sum(tc.fams[tc.name], tc.labels); got < tc.min {
 			t.Errorf("%s%v = %v, want >= %v", tc.name, tc.labels, got, tc.min)
 		}

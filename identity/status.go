@@ -10,6 +10,10 @@ type StoreStatus struct {
 	Bundle      BundleStatus     `json:"bundle"`
 	CRLs        []CRLStatus      `json:"crls"`
 	Workloads   []WorkloadStatus `json:"workloads"`
+	// RevocationUnknownAccepts counts peer certificates accepted under
+	// revocation = "fail_open" although a CRL they need was stale or
+	// missing.
+	RevocationUnknownAccepts uint64 `json:"revocation_unknown_accepts"`
 }
 
 // BundleStatus describes the trust bundle in use.
@@ -76,6 +80,8 @@ func (s *Store) Status() StoreStatus {
 		},
 		CRLs:      make([]CRLStatus, 0, len(s.crls)),
 		Workloads: make([]WorkloadStatus, 0, len(s.workloads)),
+
+		RevocationUnknownAccepts: s.unknownAccepts.Load(),
 	}
 	for i, c := range s.crls {
 		cs := CRLStatus{File: s.cfg.CRLFiles[i], LastError: errString(s.crlErrs[i])}

@@ -104,6 +104,9 @@ type Store struct {
 	// revocationWarnedAt is when fail_open last logged an unknown
 	// revocation status (UnixNano), to rate-limit that warning.
 	revocationWarnedAt atomic.Int64
+	// unknownAccepts counts peers accepted under fail_open although their
+	// revocation could not be checked.
+	unknownAccepts atomic.Uint64
 
 	workloads []*workloadSource          // in config order; the slice is immutable
 	byID      map[string]*workloadSource // immutable

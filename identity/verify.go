@@ -113,8 +113,10 @@ func (s *Store) checkRevocation(trust *trustState, chain []*x509.Certificate, no
 	if !s.failOpen {
 		return reject(ReasonRevocationUnknown, "revocation of %s cannot be checked: %s", quote(id.String()), problems[0].detail)
 	}
+	s.unknownAccepts.Add(1)
 	// Warn at most once a minute: a stale CRL would otherwise log on every
-	// handshake until someone fixes it.
+	// handshake until someone fixes it; the count is in
+	// StoreStatus.RevocationUnknownAccepts (and the agent's metrics).
 	last := s.revocationWarnedAt.Load()
 	if nowNano := now.UnixNano(); nowNano-last >= int64(time.Minute) && s.revocationWarnedAt.CompareAndSwap(last, nowNano) {
 		for _, p := range problems {

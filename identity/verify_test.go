@@ -143,6 +143,14 @@ func TestVerifyPeer(t *testing.T) {
 			if !strings.Contains(e.log.String(), tt.wantLog) {
 				t.Fatalf("log %q does not contain %q", e.log.String(), tt.wantLog)
 			}
+			// Each acceptance with revocation unknown is counted.
+			wantAccepts := uint64(0)
+			if tt.wantLog != "" {
+				wantAccepts = 1
+			}
+			if got := s.Status().RevocationUnknownAccepts; got != wantAccepts {
+				t.Fatalf("RevocationUnknownAccepts = %d, want %d", got, wantAccepts)
+			}
 		})
 	}
 }
