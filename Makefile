@@ -42,13 +42,35 @@ bench: build
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
+# Installs $(BIN) as built: it is built only when missing, because sudo
+# usually has no go in its PATH (run `make build`, then `sudo make install`).
 # BIN may name an already built binary (the e2e test of this target does).
-install: $(if $(filter bin/ztunnel,$(BIN)),build)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/ztunnel $(DESTDIR)/lib/systemd/system
+# The unit's Exec lines are pointed at $(PREFIX)/bin. On a real install
+# (DESTDIR empty) the ztunnel user is created with systemd-sysusers and
+# /etc/ztunnel and its configs are given group ztunnel; a DESTDIR install
+# (a package build) cannot chown to a user that may not exist there, so its
+# post-install step must run `systemd-sysusers ztunnel.conf` and the chown.
+install: $(if $(wildcard $(BIN)),,build)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/lib/systemd/system $(DESTDIR)/usr/lib/sysusers.d
+	install -d -m 0750 $(DESTDIR)/etc/ztunnel $(DESTDIR)/etc/ztunnel/pki
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ztunnel
-	install -m 0644 examples/systemd/ztunnel.service $(DESTDIR)/lib/systemd/system/ztunnel.service
+	sed 's|/usr/local/bin/ztunnel|$(PREFIX)/bin/ztunnel|g' examples/systemd/ztunnel.service > $(DESTDIR)/lib/systemd/system/.ztunnel.service.new
+	chmod 0644 $(DESTDIR)/lib/systemd/system/.ztunnel.service.new
+	mv -f $(DESTDIR)/lib/systemd/system/.ztunnel.service.new $(DESTDIR)/lib/systemd/system/ztunnel.service
+	install -m 0644 examples/systemd/ztunnel.sysusers $(DESTDIR)/usr/lib/sysusers.d/ztunnel.conf
 	test -e $(DESTDIR)/etc/ztunnel/ztunnel.hcl || install -m 0640 examples/etc/ztunnel.hcl $(DESTDIR)/etc/ztunnel/ztunnel.hcl
 	test -e $(DESTDIR)/etc/ztunnel/policy.hcl || install -m 0640 examples/etc/policy.hcl $(DESTDIR)/etc/ztunnel/policy.hcl
+ifeq ($(DESTDIR),)
+	@if command -v systemd-sysusers >/dev/null 2>&1; then \
+		echo "systemd-sysusers /usr/lib/sysusers.d/ztunnel.conf" && systemd-sysusers /usr/lib/sysusers.d/ztunnel.conf && \
+		echo "chown root:ztunnel /etc/ztunnel /etc/ztunnel/pki /etc/ztunnel/ztunnel.hcl /etc/ztunnel/policy.hcl" && \
+		chown root:ztunnel /etc/ztunnel /etc/ztunnel/pki /etc/ztunnel/ztunnel.hcl /etc/ztunnel/policy.hcl; \
+	else \
+		echo "note: no systemd-sysusers: create the system user ztunnel, then chown root:ztunnel /etc/ztunnel /etc/ztunnel/pki /etc/ztunnel/*.hcl"; \
+	fi
+else
+	@echo "note: DESTDIR install: the ztunnel user is not created and nothing is chowned; run systemd-sysusers ztunnel.conf and chown root:ztunnel /etc/ztunnel /etc/ztunnel/pki /etc/ztunnel/*.hcl after installing"
+endif
 
 clean:
 	rm -rf bin .demo
