@@ -19,7 +19,10 @@ type ReloadStatus struct {
 
 // Reload re-reads the config file, certificates, bundle, CRLs, policy and
 // gossip keys, and applies what is valid: each part keeps its old state when
-// its new files are broken, and the returned error says which and why.
+// its new files are broken, and the returned error says which and why. The
+// config itself is applied whole or not at all: when a new workload's
+// certificate cannot be loaded or a new listener cannot be bound, the old
+// workloads, routes and static peers stay in force (applyConfig).
 // After a reload every live stream is checked again, so a stream the new
 // policy denies, or whose peer is now revoked, is cut. source names the
 // trigger ("signal", "api", "file") for logs and status.
@@ -59,23 +62,15 @@ func (a *Agent) reload() error {
 		return errors.New("config not reloaded: tunnel.listen, admin.listen and the presence of the gossip block change only with a restart")
 	}
 	var errs []error
+	cfg, err = a.applyConfig(old, cfg)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	// From here cfg is the config in force: the new one, or the old one
+	// when the new one could not be applied as a whole.
 	a.log.SetLevel(hclogLevel(cfg.LogLevel))
 	if a.opts.SetProcs {
 		applyProcs(cfg.MaxProcs, a.log, false)
-	}
-
-	// Identity: same files -> re-read in place (each source keeps its old
-	// pair on error); new workloads or trust settings -> build a new store
-	// and swap it only when it loads completely.
-	if sameIdentityShape(old, cfg) {
-		if _, err := a.store.Load().Reload(); err != nil {
-			errs = append(errs, err)
-		}
-	} else if store, err := newStore(cfg, a.log.Named("identity")); err != nil {
-		errs = append(errs, fmt.Errorf("identity not reloaded: %w", err))
-		cfg = old // the new workloads cannot be served without their certificates
-	} else {
-		a.store.Store(store)
 	}
 
 	if pol, err := loadPolicy(cfg); err != nil {
@@ -88,19 +83,6 @@ func (a *Agent) reload() error {
 		}
 	}
 
-	if cfg != old {
-		ups, exps := routes(cfg)
-		if err := a.tun.Update(ups, exps); err != nil {
-			errs = append(errs, err)
-		}
-		a.static.Set(staticPeers(cfg))
-		if a.gossip != nil {
-			if err := a.gossip.SetLocal(advertisedTunnel(cfg, a.tun.Addr()), localWorkloads(cfg)); err != nil {
-				errs = append(errs, fmt.Errorf("gossip catalog not updated: %w", err))
-			}
-		}
-		a.cfg.Store(cfg)
-	}
 	if a.gossip != nil {
 		if keys, err := discovery.LoadKeyFile(cfg.Gossip.KeyFile); err != nil {
 			errs = append(errs, fmt.Errorf("gossip keys not reloaded: %w", err))
@@ -117,6 +99,55 @@ func (a *Agent) reload() error {
 		a.log.Info("streams cut after reload", "count", cut)
 	}
 	return errors.Join(errs...)
+}
+
+// applyConfig puts cfg in force in place of old and returns the config in
+// force afterwards. The workloads, their certificates, listeners and routes,
+// and the static peers change together or not at all (DESIGN §9: a reload
+// that fails keeps the previous state): when the new identity store cannot
+// be built or a listener cannot be bound, nothing of cfg is applied and it
+// returns old with an error naming the problem. The files of the identity
+// store in force are re-read in place either way; each keeps its old
+// contents when its new one is broken.
+func (a *Agent) applyConfig(old, cfg *config.Config) (*config.Config, error) {
+	var errs []error
+	oldStore := a.store.Load()
+	reread := func() {
+		if _, err := oldStore.Reload(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var refused error
+	if sameIdentityShape(old, cfg) {
+		reread()
+		refused = a.tun.Update(routes(cfg))
+	} else if store, err := newStore(cfg, a.log.Named("identity")); err != nil {
+		// The new workloads cannot be served without their certificates.
+		refused = fmt.Errorf("identity: %w", err)
+		reread()
+	} else {
+		// Swapped before the tunnel update so that a new upstream or expose
+		// has its certificate from its first connection.
+		a.store.Store(store)
+		if refused = a.tun.Update(routes(cfg)); refused != nil {
+			// Update changed nothing: put the old store back so that
+			// status and /readyz describe the old workloads only.
+			a.store.Store(oldStore)
+			reread()
+		}
+	}
+	if refused != nil {
+		errs = append(errs, fmt.Errorf("config not applied, the previous one stays in force: %w", refused))
+		return old, errors.Join(errs...)
+	}
+	a.static.Set(staticPeers(cfg))
+	a.cfg.Store(cfg)
+	if a.gossip != nil {
+		if err := a.gossip.SetLocal(advertisedTunnel(cfg, a.tun.Addr()), localWorkloads(cfg, a.certUsable)); err != nil {
+			errs = append(errs, fmt.Errorf("gossip catalog not updated: %w", err))
+		}
+	}
+	return cfg, errors.Join(errs...)
 }
 
 func (a *Agent) setReloadStatus(source string, err error) {
