@@ -90,6 +90,10 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 // Logger is the agent's root logger.
 func (a *Agent) Logger() hclog.Logger { return a.log }
 
+// Config is the config in force: the one given to New, or the last one a
+// reload applied. The caller must not modify it.
+func (a *Agent) Config() *config.Config { return a.cfg.Load() }
+
 // Start brings the agent up in the order of DESIGN §9: identity (fail fast
 // on bad certificates), policy, tunnel and upstream listeners, admin API,
 // gossip, then ready. On any error it stops what it started and returns one

@@ -24,9 +24,21 @@ type loopAgent struct {
 	file       string // the config file
 	policyFile string
 	upstream   string
+	// hcl is the config file's text, ca the CA of its certificates, dir
+	// their folder: tests that reload a changed config start from them.
+	hcl string
+	ca  *identitytest.CA
+	dir string
 }
 
 func startLoopAgent(tb testing.TB) *loopAgent {
+	tb.Helper()
+	return startLoopAgentWith(tb, "")
+}
+
+// startLoopAgentWith is startLoopAgent with extra top-level HCL in the
+// config (log_format, ...).
+func startLoopAgentWith(tb testing.TB, extra string) *loopAgent {
 	tb.Helper()
 	dir := tb.TempDir()
 	ca := identitytest.NewCA(tb, testTD)
@@ -70,7 +82,7 @@ peer "self" {
   address = %q
   workloads = [%q]
 }
-`, dir, testTD, bundle, tunnelAddr, policyFile, id, cert, key, backend, id, tunnelAddr, id)
+`, dir, testTD, bundle, tunnelAddr, policyFile, id, cert, key, backend, id, tunnelAddr, id) + extra
 	if err := os.WriteFile(file, []byte(hcl), 0o600); err != nil {
 		tb.Fatal(err)
 	}
@@ -91,7 +103,8 @@ peer "self" {
 	if up == nil {
 		tb.Fatal("no upstream listener")
 	}
-	return &loopAgent{a: a, logs: logs, file: file, policyFile: policyFile, upstream: up.String()}
+	return &loopAgent{a: a, logs: logs, file: file, policyFile: policyFile, upstream: up.String(),
+		hcl: hcl, ca: ca, dir: dir}
 }
 
 // freeAddr returns a loopback address that was free a moment ago.
