@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"sort"
 	"strconv"
@@ -112,16 +113,55 @@ func (d *decoder) integer(expr hcl.Expression, what string, lo, hi int) (int, bo
 		return 0, false
 	}
 	bf := v.AsBigFloat()
-	if !bf.IsInt() {
-		d.errorf(expr.Range(), "%s must be a whole number, not %s", what, bf.Text('g', -1))
+	if !bf.IsInt() && !bf.IsInf() { // a literal beyond big.Float's exponent is ±Inf
+		d.errorf(expr.Range(), "%s must be a whole number, not %s", what, numberText(bf))
 		return 0, false
 	}
 	if bf.Cmp(big.NewFloat(float64(lo))) < 0 || bf.Cmp(big.NewFloat(float64(hi))) > 0 {
-		d.errorf(expr.Range(), "%s %s is out of range (%d-%d)", what, bf.Text('f', 0), lo, hi)
+		d.errorf(expr.Range(), "%s %s is out of range (%d-%d)", what, numberText(bf), lo, hi)
 		return 0, false
 	}
 	i, _ := bf.Int64()
 	return int(i), true
+}
+
+// numberText formats x for a message in a few characters: exactly when it
+// is an integer of at most 15 digits, else in %g form with at most 6
+// significant digits ("1e+10000000"). It never expands x in full: the
+// literal 1e10000000 has ten million digits, and big.Float.Text would
+// take seconds to build them (and the message would be 10 MB).
+func numberText(x *big.Float) string {
+	if x.IsInf() {
+		if x.Sign() < 0 {
+			return "-infinity"
+		}
+		return "infinity"
+	}
+	if x.IsInt() && x.MantExp(nil) < 63 { // |x| < 2^62: fits an int64
+		if i, _ := x.Int64(); i > -1e15 && i < 1e15 {
+			return strconv.FormatInt(i, 10)
+		}
+	}
+	if f, _ := x.Float64(); x.Sign() == 0 || (f != 0 && !math.IsInf(f, 0)) {
+		return strconv.FormatFloat(f, 'g', 6, 64)
+	}
+	// Beyond float64: x = m × 2^e with 0.5 <= |m| < 1, so
+	// log10|x| = log10|m| + e·log10(2). float64 keeps the leading digits
+	// right for any exponent a big.Float can hold.
+	var m big.Float
+	e := x.MantExp(&m)
+	mf, _ := m.Float64()
+	l := math.Log10(math.Abs(mf)) + float64(e)*math.Log10(2)
+	e10 := math.Floor(l)
+	lead := strconv.FormatFloat(math.Pow(10, l-e10), 'g', 3, 64)
+	if lead == "10" { // 9.995 and above round up
+		lead, e10 = "1", e10+1
+	}
+	sign := ""
+	if x.Sign() < 0 {
+		sign = "-"
+	}
+	return fmt.Sprintf("%s%se%+d", sign, lead, int64(e10))
 }
 
 // list returns the element expressions of a list attribute.

@@ -3,9 +3,11 @@ package policy
 import (
 	"errors"
 	"flag"
+	"math/big"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -46,6 +48,12 @@ rule "r" {
 		{"port zero", rule(`  ports = [0]`), `t.hcl:6:12: rule "r": port 0 is out of range (1-65535)`},
 		{"port too big", rule(`  ports = [443, 65536]`), `t.hcl:6:17: rule "r": port 65536 is out of range (1-65535)`},
 		{"port fraction", rule(`  ports = [1.5]`), `t.hcl:6:12: rule "r": port must be a whole number, not 1.5`},
+		// Huge numbers are named in a few characters, never expanded.
+		{"port huge", rule(`  ports = [1e10000000]`), `t.hcl:6:12: rule "r": port 1e+10000000 is out of range (1-65535)`},
+		{"port huge negative", rule(`  ports = [-2.5e10000000]`), `t.hcl:6:12: rule "r": port -2.5e+10000000 is out of range (1-65535)`},
+		{"port tiny fraction", rule(`  ports = [1.5e-10000000]`), `t.hcl:6:12: rule "r": port must be a whole number, not 1.5e-10000000`},
+		{"port beyond big.Float", rule(`  ports = [7e2147483000]`), `t.hcl:6:12: rule "r": port infinity is out of range (1-65535)`},
+		{"port long integer", rule(`  ports = [123456789012345678901]`), `t.hcl:6:12: rule "r": port 1.23457e+20 is out of range (1-65535)`},
 		{"port string", rule(`  ports = ["443"]`), `t.hcl:6:12: rule "r": port must be a number`},
 		{"ports empty", rule(`  ports = []`), `t.hcl:6:11: rule "r": ports must not be empty; omit it to match any port`},
 		{"reserved name", strings.Replace(rule(""), `"r"`, `"invalid-id"`, 1), `t.hcl:2:6: the rule name "invalid-id" is reserved`},
@@ -70,6 +78,7 @@ rule "r" {
 		{"test bad from", rule("") + "test \"t\" {\n  from = \"spiffe://example.org/*\"\n  to = \"spiffe://example.org/b\"\n  expect = \"deny\"\n}\n", `t.hcl:9:10: test "t": from "spiffe://example.org/*" is not a SPIFFE workload ID: path segment "*": the character '*' is not allowed`},
 		{"test bad at", rule("") + "test \"t\" {\n  from = \"spiffe://example.org/a\"\n  to = \"spiffe://example.org/b\"\n  expect = \"deny\"\n  at = \"2026-03-02 09:30\"\n}\n", `t.hcl:12:8: test "t": at "2026-03-02 09:30" is not an RFC 3339 time such as "2026-03-02T09:30:00+01:00"`},
 		{"test unknown rule", rule("") + "test \"t\" {\n  from = \"spiffe://example.org/a\"\n  to = \"spiffe://example.org/b\"\n  expect = \"deny\"\n  rule = \"x\"\n}\n", `t.hcl:12:10: test "t": rule "x" is not a rule of this policy`},
+		{"test port huge", rule("") + "test \"t\" {\n  from = \"spiffe://example.org/a\"\n  to = \"spiffe://example.org/b\"\n  expect = \"deny\"\n  port = 9e99999999\n}\n", `t.hcl:12:10: test "t": port 9e+99999999 is out of range (0-65535)`},
 		{"test unknown key", rule("") + "test \"t\" {\n  from = \"spiffe://example.org/a\"\n  to = \"spiffe://example.org/b\"\n  expect = \"deny\"\n  ports = [1]\n}\n", `t.hcl:12:3: An argument named "ports" is not expected here. Did you mean "port"?`},
 		{"duplicate test", rule("") + "test \"t\" {\n  from = \"spiffe://example.org/a\"\n  to = \"spiffe://example.org/b\"\n  expect = \"allow\"\n}\n" + "test \"t\" {\n  from = \"spiffe://example.org/a\"\n  to = \"spiffe://example.org/b\"\n  expect = \"allow\"\n}\n", `t.hcl:13:6: duplicate test name "t"; it is first defined at t.hcl:8:1`},
 	}
@@ -85,6 +94,59 @@ rule "r" {
 			}
 			if len(le.Problems) != 1 || le.Problems[0] != tt.want {
 				t.Errorf("problems:\n got %q\nwant %q", le.Problems, tt.want)
+			}
+		})
+	}
+}
+
+// TestParseHugeNumberFast: a number of ten million digits is refused in
+// well under a second with a short message (formatting it in full took
+// seconds and made a 10 MB message).
+func TestParseHugeNumberFast(t *testing.T) {
+	src := "rule \"r\" {\n  action = \"allow\"\n  from = [\"spiffe://example.org/a\"]\n  to = [\"spiffe://example.org/b\"]\n" +
+		"  ports = [1e10000000, -1e10000000, 1e-10000000, 7e2147483000]\n}\n"
+	start := time.Now()
+	_, err := Parse("t.hcl", []byte(src))
+	took := time.Since(start)
+	var le *LoadError
+	if !errors.As(err, &le) || len(le.Problems) != 4 {
+		t.Fatalf("Parse error %v: want 4 problems", err)
+	}
+	for _, p := range le.Problems {
+		if len(p) > 100 || strings.Contains(p, "NaN") {
+			t.Errorf("problem of %d bytes: %.120s...", len(p), p)
+		}
+	}
+	if took > time.Second {
+		t.Errorf("Parse took %v", took)
+	}
+	t.Logf("%v: %q", took, le.Problems)
+}
+
+func TestNumberText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"0", "0"},
+		{"65536", "65536"},
+		{"-1", "-1"},
+		{"999999999999999", "999999999999999"},
+		{"1e15", "1e+15"},
+		{"1.5", "1.5"},
+		{"0.1234567", "0.123457"},
+		{"1e308", "1e+308"},
+		{"1e309", "1e+309"},
+		{"9.999e400", "1e+401"},
+		{"1.23e-400", "1.23e-400"},
+		{"-4.5e1000", "-4.5e+1000"},
+		{"1e10000000", "1e+10000000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			x, _, err := big.ParseFloat(tt.in, 10, 512, big.ToNearestEven)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := numberText(x); got != tt.want {
+				t.Errorf("numberText(%s) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}
