@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ztunnel-dev/ztunnel/config"
+	"github.com/ztunnel-dev/ztunnel/identity/enroll"
 	"github.com/ztunnel-dev/ztunnel/identity/identitytest"
 	"github.com/ztunnel-dev/ztunnel/tunnel"
 )
@@ -194,6 +195,14 @@ func TestPrintStatusGolden(t *testing.T) {
 		Workloads: []WorkloadStatus{
 			{Name: "frontend", ID: "spiffe://example.org/ns/prod/sa/frontend", State: "valid", NotAfter: at.Add(24 * time.Hour), ExpiresInSeconds: 86400},
 			{Name: "batch", ID: "spiffe://example.org/ns/dev/sa/batch", State: "expired", NotAfter: at.Add(-time.Hour), ExpiresInSeconds: -3600},
+			{Name: "reports", ID: "spiffe://example.org/ns/prod/sa/reports", State: "valid", NotAfter: at.Add(time.Hour), ExpiresInSeconds: 3600,
+				Enroll: &enroll.Status{Server: "10.0.0.9:8200", NextRenewal: at.Add(30 * time.Minute), LastOutcome: "error",
+					LastError: "connection refused", Failures: 2, ServerReachable: false}},
+		},
+		Peers: []PeerStatus{
+			{Name: "b", Address: "10.0.0.2:15008", Source: "static", State: "configured", Workloads: []string{"spiffe://example.org/ns/prod/sa/payments"}},
+			{Name: "c", Address: "10.0.0.3:15008", Source: "gossip", State: "alive",
+				Workloads: []string{"spiffe://example.org/ns/prod/sa/payments", "spiffe://example.org/ns/prod/sa/ledger"}},
 		},
 		Tunnels: tunnel.Status{
 			Tunnels: []tunnel.TunnelStatus{{Direction: "outbound", Source: "spiffe://example.org/ns/prod/sa/frontend",

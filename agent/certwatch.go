@@ -40,6 +40,13 @@ func (a *Agent) updateGossip(seen *certWarnings) {
 	for _, w := range ws {
 		key.WriteString(w.ID + " ")
 	}
+	if seen.advertised == "" {
+		// First look: gossip started with every workload (a start with an
+		// unusable certificate fails), so only a difference is news.
+		for _, w := range localWorkloads(cfg, nil) {
+			seen.advertised += w.ID + " "
+		}
+	}
 	if key.String() == seen.advertised {
 		return
 	}
@@ -47,9 +54,7 @@ func (a *Agent) updateGossip(seen *certWarnings) {
 		a.log.Warn("gossip catalog not updated", "error", err)
 		return
 	}
-	if seen.advertised != "" || len(ws) < len(localWorkloads(cfg, nil)) {
-		a.log.Info("gossip catalog updated for certificate state", "workloads", len(ws))
-	}
+	a.log.Info("gossip catalog updated for certificate state", "workloads", len(ws))
 	seen.advertised = key.String()
 }
 

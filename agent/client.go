@@ -65,6 +65,8 @@ func PrintStatus(w io.Writer, st Status) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", wl.Name, wl.ID, wl.State, exp)
 	}
 	tw.Flush()
+	printRenewals(w, st.Workloads)
+	printPeers(w, st.Peers)
 
 	t := st.Tunnels
 	fmt.Fprintf(w, "\ntunnels   %d (%d out, %d in), streams %d (%d out, %d in)\n", t.Totals.Tunnels,
@@ -116,6 +118,59 @@ func PrintMembers(w io.Writer, ms []discovery.Member) {
 			name += " (self)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, m.State, m.GossipAddr, m.TunnelAddr, strings.Join(ids, ","))
+	}
+	tw.Flush()
+}
+
+// printRenewals prints the renewal state of the enrolled workloads.
+func printRenewals(w io.Writer, wls []WorkloadStatus) {
+	for _, wl := range wls {
+		e := wl.Enroll
+		if e == nil {
+			continue
+		}
+		next := "-"
+		if !e.NextRenewal.IsZero() {
+			next = e.NextRenewal.UTC().Format(time.RFC3339)
+		}
+		reach := "reachable"
+		if !e.ServerReachable {
+			reach = "NOT reachable"
+		}
+		last := "none yet"
+		switch e.LastOutcome {
+		case "ok":
+			last = "ok at " + e.LastSuccess.UTC().Format(time.RFC3339)
+		case "error":
+			last = fmt.Sprintf("FAILED %d times in a row: %s", e.Failures, e.LastError)
+		}
+		fmt.Fprintf(w, "  renewal of %s: next %s; last %s; CA server %s %s\n", wl.Name, next, last, e.Server, reach)
+	}
+}
+
+// printPeers prints the static peers and gossip members.
+func printPeers(w io.Writer, peers []PeerStatus) {
+	static := 0
+	for _, p := range peers {
+		if p.Source == "static" {
+			static++
+		}
+	}
+	fmt.Fprintf(w, "\npeers     %d (%d static, %d gossip)\n", len(peers), static, len(peers)-static)
+	if len(peers) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  NAME\tADDRESS\tSOURCE\tSTATE\tWORKLOADS")
+	for _, p := range peers {
+		wls := "-"
+		switch n := len(p.Workloads); {
+		case n == 1:
+			wls = p.Workloads[0]
+		case n > 1:
+			wls = fmt.Sprintf("%s (+%d more)", p.Workloads[0], n-1)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", p.Name, p.Address, p.Source, p.State, wls)
 	}
 	tw.Flush()
 }

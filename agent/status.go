@@ -19,6 +19,7 @@ type Status struct {
 	Ready         bool             `json:"ready"`
 	NotReady      string           `json:"not_ready,omitempty"`
 	Workloads     []WorkloadStatus `json:"workloads"`
+	Peers         []PeerStatus     `json:"peers"`
 	Policy        PolicyStatus     `json:"policy"`
 	LastReload    *ReloadStatus    `json:"last_reload,omitempty"`
 	Tunnels       tunnel.Status    `json:"tunnels"`
@@ -83,6 +84,7 @@ func (a *Agent) Status() Status {
 		}
 		st.Workloads = append(st.Workloads, ws)
 	}
+	st.Peers = a.peerStatus(cfg)
 	if p := a.policy.Load(); p != nil {
 		st.Policy = PolicyStatus{File: p.Source(), Version: p.Version(), Rules: len(p.Rules())}
 		if at := a.policyAt.Load(); at != nil {

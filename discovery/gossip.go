@@ -171,7 +171,8 @@ func (g *Gossip) Start(ctx context.Context) error {
 	g.started.Store(true)
 	// Announce our catalog by gossip too, so members that learn of us from
 	// others need neither a push-pull with us nor a pull.
-	self := g.GossipAddr() // memberlist call: not under mu
+	n := ml.LocalNode() // memberlist call: not under mu
+	self := joinHostPort(n.Addr.String(), n.Port)
 	g.mu.Lock()
 	g.local.GossipAddr = self
 	chunks := splitCatalog(g.local, chunkBudget)
@@ -185,7 +186,7 @@ func (g *Gossip) Start(ctx context.Context) error {
 	}
 	g.goBackground(func() { g.joinLoop(ctx) })
 	g.goBackground(func() { g.reconcileLoop(ctx) })
-	g.log.Info("gossip started", "node", g.cfg.NodeName, "addr", g.GossipAddr(), "seeds", len(g.cfg.Join))
+	g.log.Info("gossip started", "node", g.cfg.NodeName, "addr", self, "seeds", len(g.cfg.Join))
 	return nil
 }
 
@@ -198,14 +199,13 @@ func (g *Gossip) goBackground(f func()) {
 }
 
 // GossipAddr returns the gossip address memberlist advertises (useful with
-// port 0), or "" before Start.
+// port 0), or "" before Start. It is read once at Start: memberlist's
+// LocalNode returns its node record, which UpdateNode (SetLocal) rewrites
+// without a lock.
 func (g *Gossip) GossipAddr() string {
-	ml := g.ml.Load()
-	if ml == nil {
-		return ""
-	}
-	n := ml.LocalNode()
-	return joinHostPort(n.Addr.String(), n.Port)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.local.GossipAddr
 }
 
 // SetLocal replaces what this node announces (config reload) and broadcasts

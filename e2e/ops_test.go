@@ -141,6 +141,11 @@ func TestStatusDocument(t *testing.T) {
 	if st.Tunnels.Totals.OutboundTunnels < 1 {
 		t.Errorf("tunnels: %+v", st.Tunnels.Totals)
 	}
+	// The static peer block is listed with what it serves.
+	if len(st.Peers) != 1 || st.Peers[0].Name != "b" || st.Peers[0].Source != "static" ||
+		st.Peers[0].Address != pr.b.a.TunnelAddr().String() || len(st.Peers[0].Workloads) != 1 || st.Peers[0].Workloads[0] != idPayments {
+		t.Errorf("peers: %+v", st.Peers)
+	}
 	// The raw JSON uses the documented snake_case names.
 	resp, err := http.Get("http://" + pr.a.a.AdminAddr().String() + "/v1/status")
 	if err != nil {
@@ -151,14 +156,14 @@ func TestStatusDocument(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"node", "version", "uptime_seconds", "workloads", "tunnels", "policy", "last_reload"} {
+	for _, k := range []string{"node", "version", "uptime_seconds", "workloads", "peers", "tunnels", "policy", "last_reload"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("status JSON lacks %q", k)
 		}
 	}
 	var out bytes.Buffer
 	agent.PrintStatus(&out, st)
-	for _, want := range []string{"node      a (ztunnel e2e)", "frontend", idPayments, "streams"} {
+	for _, want := range []string{"node      a (ztunnel e2e)", "frontend", idPayments, "streams", "peers     1 (1 static, 0 gossip)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("ztunnel status output lacks %q:\n%s", want, out.String())
 		}
