@@ -200,7 +200,9 @@ func (a *Agent) Start(ctx context.Context) error {
 	if err := a.notify.Notify("READY=1"); err != nil {
 		a.log.Warn("systemd notify failed", "error", err)
 	}
-	a.log.Info("ready", "tunnel", tun.Addr(), "admin", adm.Addr(), "workloads", len(cfg.Workloads))
+	// Addresses as strings: hclog's JSON format would print a *net.TCPAddr
+	// as an object.
+	a.log.Info("ready", "tunnel", addrString(tun.Addr()), "admin", addrString(adm.Addr()), "workloads", len(cfg.Workloads))
 	return nil
 }
 
@@ -275,6 +277,15 @@ func (a *Agent) Close() error {
 }
 
 func (a *Agent) stopLoops() { a.stopOnce.Do(func() { close(a.stop) }) }
+
+// addrString is addr's text form, "" for none (the tunnel without a listen
+// address has no inbound port).
+func addrString(addr net.Addr) string {
+	if addr == nil {
+		return ""
+	}
+	return addr.String()
+}
 
 // resolve is the tunnel's Resolver: static peers, plus gossip once joined.
 func (a *Agent) resolve(target string) []string {
