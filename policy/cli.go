@@ -21,20 +21,21 @@ func Check(w io.Writer, p *Policy, r Request) int {
 	return 1
 }
 
-// Test runs the test blocks of the policy file at path and prints one line
-// per test and a summary, for `ztunnel policy test`. It returns 0 when
-// every test passes, 1 when one fails, and 2 when the file does not load
-// (every problem is printed, one per line).
-func Test(w io.Writer, path string) int {
+// Test runs the test blocks of the policy file at path, for `ztunnel
+// policy test`: one PASS or FAIL line per test and a summary go to w. It
+// returns 0 when every test passes, 1 when one fails, and 2 when the file
+// does not load; then every problem goes to errw, one per line, and w gets
+// nothing.
+func Test(w, errw io.Writer, path string) int {
 	p, err := parseFile(path)
 	if err != nil {
 		var le *LoadError
 		if errors.As(err, &le) {
 			for _, prob := range le.Problems {
-				fmt.Fprintln(w, prob)
+				fmt.Fprintln(errw, prob)
 			}
 		} else {
-			fmt.Fprintln(w, err)
+			fmt.Fprintln(errw, err)
 		}
 		return 2
 	}

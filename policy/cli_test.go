@@ -70,26 +70,33 @@ func TestTestCommand(t *testing.T) {
 	none := writeFile(t, "none.hcl", rules)
 	broken := writeFile(t, "broken.hcl", "default = \"maybe\"\ncolour = 1\n")
 	missing := filepath.Join(t.TempDir(), "missing.hcl")
+	dir := filepath.Join(t.TempDir(), "a-directory")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		path     string
-		wantOut  string
+		wantOut  string // stdout: PASS/FAIL lines and the summary
+		wantErr  string // stderr: why the file does not load
 		wantCode int
 	}{
-		{"all pass", passing, "PASS a reaches b\nok: 1 of 1 tests passed\n", 0},
-		{"one fails", failing, "PASS a reaches b\nFAIL b reaches a (" + failing + ":12): want allow, got deny by default\nFAIL: 1 of 2 tests failed\n", 1},
-		{"no tests", none, "no test blocks in " + none + "\n", 0},
-		{"does not load", broken, broken + ":1:11: default must be \"allow\" or \"deny\", not \"maybe\"\n" +
+		{"all pass", passing, "PASS a reaches b\nok: 1 of 1 tests passed\n", "", 0},
+		{"one fails", failing, "PASS a reaches b\nFAIL b reaches a (" + failing + ":12): want allow, got deny by default\nFAIL: 1 of 2 tests failed\n", "", 1},
+		{"no tests", none, "no test blocks in " + none + "\n", "", 0},
+		{"does not load", broken, "", broken + ":1:11: default must be \"allow\" or \"deny\", not \"maybe\"\n" +
 			broken + ":2:1: An argument named \"colour\" is not expected here.\n", 2},
-		{"missing file", missing, "policy: read \"" + missing + "\": open " + missing + ": no such file or directory\n", 2},
-		{"example", "testdata/example.hcl", "PASS frontend can pay\nPASS dev cannot reach prod\nok: 2 of 2 tests passed\n", 0},
+		{"missing file", missing, "", "policy: cannot read \"" + missing + "\": no such file or directory\n", 2},
+		{"directory", dir, "", "policy: cannot read \"" + dir + "\": is a directory\n", 2},
+		{"example", "testdata/example.hcl", "PASS frontend can pay\nPASS dev cannot reach prod\nok: 2 of 2 tests passed\n", "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			code := Test(&buf, tt.path)
-			if buf.String() != tt.wantOut || code != tt.wantCode {
-				t.Errorf("Test = %d, output:\n%s\nwant %d, output:\n%s", code, buf.String(), tt.wantCode, tt.wantOut)
+			var out, errOut bytes.Buffer
+			code := Test(&out, &errOut, tt.path)
+			if out.String() != tt.wantOut || errOut.String() != tt.wantErr || code != tt.wantCode {
+				t.Errorf("Test = %d, stdout:\n%s\nstderr:\n%s\nwant %d, stdout:\n%s\nstderr:\n%s",
+					code, out.String(), errOut.String(), tt.wantCode, tt.wantOut, tt.wantErr)
 			}
 		})
 	}

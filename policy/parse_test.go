@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"flag"
+	"io/fs"
 	"math/big"
 	"os"
 	"strings"
@@ -231,10 +232,11 @@ test "wrong rule" {
 		path     string
 		want     string
 		testFail bool
+		notExist bool
 	}{
-		{"missing file", dir + "/nope.hcl", `policy: read "` + dir + `/nope.hcl": open ` + dir + `/nope.hcl: no such file or directory`, false},
+		{"missing file", dir + "/nope.hcl", `policy: cannot read "` + dir + `/nope.hcl": no such file or directory`, false, true},
 		{"failing tests", failing, failing + `:7:1: test "wrong" failed: want deny, got allow by rule "r"` + "\n" +
-			failing + `:13:1: test "wrong rule" failed: want deny by rule "r", got deny by default`, true},
+			failing + `:13:1: test "wrong rule" failed: want deny by rule "r", got deny by default`, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,6 +249,9 @@ test "wrong rule" {
 			}
 			if errors.Is(err, ErrTestFailed) != tt.testFail {
 				t.Errorf("errors.Is(err, ErrTestFailed) = %v, want %v", !tt.testFail, tt.testFail)
+			}
+			if errors.Is(err, fs.ErrNotExist) != tt.notExist {
+				t.Errorf("errors.Is(err, fs.ErrNotExist) = %v, want %v", !tt.notExist, tt.notExist)
 			}
 		})
 	}

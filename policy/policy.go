@@ -3,7 +3,9 @@ package policy
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"time"
@@ -61,7 +63,8 @@ type RuleInfo struct {
 
 // Load reads, parses and validates the policy file at path, then runs its
 // test blocks: a failing test makes the file a *LoadError naming the test.
-// A file that cannot be read is a plain wrapped error.
+// A file that cannot be read is a plain error, one sentence that wraps the
+// cause (errors.Is(err, fs.ErrNotExist) holds for a missing file).
 func Load(path string) (*Policy, error) {
 	p, err := parseFile(path)
 	if err != nil {
@@ -76,7 +79,13 @@ func Load(path string) (*Policy, error) {
 func parseFile(path string) (*Policy, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("policy: read %q: %w", path, err)
+		// The path is already in the message: keep only the cause ("no
+		// such file or directory"), not the *PathError's "open path: ...".
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("policy: cannot read %q: %w", path, err)
 	}
 	return Parse(path, src)
 }

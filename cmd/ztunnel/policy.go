@@ -58,5 +58,5 @@ func runPolicyTest(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ztunnel policy test: give exactly one policy file")
 		return 2
 	}
-	return policy.Test(stdout, fs.Arg(0))
+	return policy.Test(stdout, stderr, fs.Arg(0))
 }
