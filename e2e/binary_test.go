@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -95,6 +96,7 @@ type binPair struct {
 	a, b       *proc
 	up         string
 	policyFile string
+	cfgA       string // agent a's config file
 }
 
 // startBinaryPair writes configs on disk and starts both agents. formatA is
@@ -118,6 +120,7 @@ func startBinaryPair(t *testing.T, backend, formatA string) *binPair {
 			Exposes: []exposeConfig{{Port: 8443, Backend: backend}}}},
 	}.String())
 	cfgA := filepath.Join(dir, "a.hcl")
+	bp.cfgA = cfgA
 	writeFile(t, cfgA, agentConfig{
 		Name: "a", DataDir: ".", Trust: trustBlock(p), Admin: admA,
 		Policy: "policy.hcl", Extra: common + fmt.Sprintf("log_format = %q\n", formatA),
@@ -202,5 +205,48 @@ func TestBinaryStartupErrors(t *testing.T) {
 	out, _ = cmd.CombinedOutput()
 	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--config is required") {
 		t.Fatalf("missing flag: exit %d, %s", cmd.ProcessState.ExitCode(), out)
+	}
+}
+
+// TestBinaryReloadedShutdownTimeout: SIGTERM drains with the shutdown_timeout
+// of the config in force, not the one read at start: after a reload to 1s
+// a stream left open is cut after about a second (exit 1), not 30.
+func TestBinaryReloadedShutdownTimeout(t *testing.T) {
+	bp := startBinaryPair(t, echoBackend(t), "text")
+	c, err := net.DialTimeout("tcp", bp.up, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		t.Fatalf("open stream: %v", err)
+	}
+
+	old, err := os.ReadFile(bp.cfgA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, bp.cfgA, strings.Replace(string(old), `shutdown_timeout = "30s"`, `shutdown_timeout = "1s"`, 1))
+	_ = bp.a.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, 5*time.Second, "reload logged", func() bool {
+		return strings.Contains(bp.a.log.String(), "reloaded: source=")
+	})
+
+	start := time.Now()
+	_ = bp.a.cmd.Process.Signal(syscall.SIGTERM)
+	if code := bp.a.wait(t, 15*time.Second); code != 1 {
+		t.Fatalf("exit code %d after the drain timeout cut a stream, want 1", code)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("drain took %v with shutdown_timeout 1s", d)
+	}
+	for _, want := range []string{"signal received, draining: signal=terminated timeout=1s", "drain timeout: streams cut"} {
+		if !strings.Contains(bp.a.log.String(), want) {
+			t.Errorf("agent log lacks %q", want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/ztunnel-dev/ztunnel/agent"
 	"github.com/ztunnel-dev/ztunnel/config"
@@ -53,21 +54,32 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		return exitStartup
 	}
 
-	for sig := range sigs {
-		if sig == syscall.SIGHUP {
-			_ = a.Reload("signal")
-			continue
-		}
-		log.Info("signal received, draining", "signal", sig.String(), "timeout", cfg.ShutdownTimeout)
-		return drain(a, cfg, sigs)
-	}
-	return exitFatal
+	return loop(a, sigs)
 }
 
-// drain shuts the agent down within the configured timeout; a second
-// SIGTERM or SIGINT forces an immediate stop.
-func drain(a *agent.Agent, cfg *config.Config, sigs <-chan os.Signal) int {
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+// loop is the one place the running agent is driven from (STYLE §7): SIGHUP
+// reloads, SIGTERM/SIGINT drain.
+func loop(a *agent.Agent, sigs <-chan os.Signal) int {
+	log := a.Logger()
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				_ = a.Reload("signal")
+				continue
+			}
+			// The config in force: a reload may have changed shutdown_timeout.
+			timeout := a.Config().ShutdownTimeout
+			log.Info("signal received, draining", "signal", sig.String(), "timeout", timeout.String())
+			return drain(a, timeout, sigs)
+		}
+	}
+}
+
+// drain shuts the agent down within timeout; a second SIGTERM or SIGINT
+// forces an immediate stop.
+func drain(a *agent.Agent, timeout time.Duration, sigs <-chan os.Signal) int {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	type result struct {
 		cut int
