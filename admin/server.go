@@ -42,6 +42,10 @@ type Config struct {
 	Metrics http.Handler
 	// Logger; nil = no logging.
 	Logger hclog.Logger
+	// Stopped is called once, from the serving goroutine, when the server
+	// stops serving for a reason other than Close (its listener failed);
+	// the error names the cause. nil = the error is only logged.
+	Stopped func(error)
 }
 
 // Validate reports the first problem of c as one sentence.
@@ -106,7 +110,12 @@ func (s *Server) Start() error {
 	}
 	s.ln = ln
 	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		err := s.srv.Serve(ln)
+		switch {
+		case err == nil || errors.Is(err, http.ErrServerClosed):
+		case s.cfg.Stopped != nil: // the owner handles (and logs) it
+			s.cfg.Stopped(fmt.Errorf("admin: API stopped serving: %w", err))
+		default:
 			s.cfg.Logger.Error("admin server stopped", "error", err)
 		}
 	}()

@@ -60,6 +60,7 @@ type Agent struct {
 	policyAt   atomic.Pointer[time.Time]
 
 	stop      chan struct{} // closed by Close/Shutdown: ends background loops
+	fatal     chan error    // buffered 1: the first fatal runtime error (Fatal)
 	certCheck chan struct{} // a reload asks watchCerts to look again
 	stopOnce  sync.Once
 	closeOnce sync.Once
@@ -79,6 +80,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		log:       NewLogger(opts.LogOutput, cfg.LogLevel, cfg.LogFormat),
 		notify:    newNotifier(),
 		stop:      make(chan struct{}),
+		fatal:     make(chan error, 1),
 		certCheck: make(chan struct{}, 1),
 		enrollers: map[string]*enroll.Client{},
 	}
@@ -93,6 +95,21 @@ func (a *Agent) Logger() hclog.Logger { return a.log }
 // Config is the config in force: the one given to New, or the last one a
 // reload applied. The caller must not modify it.
 func (a *Agent) Config() *config.Config { return a.cfg.Load() }
+
+// Fatal delivers the first fatal runtime error: a component the agent needs
+// stopped on its own (today: the admin API's listener failed). The agent
+// does not log it or stop itself; the owner of the process does both
+// (`ztunnel agent` closes the agent and exits 2). At most one error is
+// delivered; later ones are dropped.
+func (a *Agent) Fatal() <-chan error { return a.fatal }
+
+// fail reports err on Fatal unless an earlier error waits there.
+func (a *Agent) fail(err error) {
+	select {
+	case a.fatal <- err:
+	default:
+	}
+}
 
 // Start brings the agent up in the order of DESIGN §9: identity (fail fast
 // on bad certificates), policy, tunnel and upstream listeners, admin API,
@@ -165,6 +182,7 @@ func (a *Agent) Start(ctx context.Context) error {
 		Backend: backend{a},
 		Metrics: a.metrics.handler(),
 		Logger:  a.log.Named("admin"),
+		Stopped: a.fail,
 	})
 	if err != nil {
 		a.Close()

@@ -58,7 +58,8 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 }
 
 // loop is the one place the running agent is driven from (STYLE §7): SIGHUP
-// reloads, SIGTERM/SIGINT drain.
+// reloads, SIGTERM/SIGINT drain, and a fatal runtime error stops the agent
+// with exit code 2.
 func loop(a *agent.Agent, sigs <-chan os.Signal) int {
 	log := a.Logger()
 	for {
@@ -72,6 +73,10 @@ func loop(a *agent.Agent, sigs <-chan os.Signal) int {
 			timeout := a.Config().ShutdownTimeout
 			log.Info("signal received, draining", "signal", sig.String(), "timeout", timeout.String())
 			return drain(a, timeout, sigs)
+		case err := <-a.Fatal():
+			log.Error("fatal runtime error, stopping", "error", err)
+			a.Close()
+			return exitFatal
 		}
 	}
 }
