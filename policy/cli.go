@@ -25,7 +25,8 @@ func Check(w io.Writer, p *Policy, r Request) int {
 // policy test`: one PASS or FAIL line per test and a summary go to w. It
 // returns 0 when every test passes, 1 when one fails, and 2 when the file
 // does not load; then every problem goes to errw, one per line, and w gets
-// nothing.
+// nothing. Tests without `at` are decided with every schedule window open
+// (see RunTests).
 func Test(w, errw io.Writer, path string) int {
 	p, err := parseFile(path)
 	if err != nil {

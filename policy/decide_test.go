@@ -257,9 +257,9 @@ func TestVersionAndRules(t *testing.T) {
 	}
 }
 
-// decideLinear is the definition of Decide without the index: every rule
+// decideLinear is the definition of decide without the index: every rule
 // in file order.
-func decideLinear(p *Policy, r Request) Decision {
+func decideLinear(p *Policy, r Request, anyTime bool) Decision {
 	if !validID(r.From) || !validID(r.To) {
 		return Decision{Rule: InvalidIDRule}
 	}
@@ -267,7 +267,7 @@ func decideLinear(p *Policy, r Request) Decision {
 	var audit []AuditHit
 	for i := range p.rules {
 		ru := &p.rules[i]
-		if !ru.matches(&r) {
+		if !ru.matches(&r, anyTime) {
 			continue
 		}
 		switch {
@@ -288,8 +288,9 @@ func decideLinear(p *Policy, r Request) Decision {
 	return Decision{Allow: p.defaultAllow, Rule: DefaultRule, Audit: audit}
 }
 
-// TestDecideIndexMatchesLinear compares Decide with decideLinear on every
-// pair of IDs the policies mention, on several ports and times.
+// TestDecideIndexMatchesLinear compares decide with decideLinear on every
+// pair of IDs the policies mention, on several ports and times, and with
+// every schedule window open (anyTime).
 func TestDecideIndexMatchesLinear(t *testing.T) {
 	for _, p := range []*Policy{mustLoad(t, "testdata/decide.hcl"), bigPolicy(t)} {
 		ids := map[string]bool{td + "/ns/prod/sa/unknown": true, td + "/ns/dev7/sa/x": true, td + "/ns/team11/sa/web-canary": true}
@@ -314,10 +315,14 @@ func TestDecideIndexMatchesLinear(t *testing.T) {
 				for _, port := range []int{0, 443, 8443, 9100, 9011} {
 					for _, at := range []string{"2026-03-02T08:00:00Z", "2026-03-06T23:00:00Z", "2026-03-08T12:00:00Z"} {
 						r := Request{From: from, To: to, Port: port, At: mustTime(t, at)}
-						if got, want := p.Decide(r), decideLinear(p, r); !reflect.DeepEqual(got, want) {
+						if got, want := p.Decide(r), decideLinear(p, r, false); !reflect.DeepEqual(got, want) {
 							t.Fatalf("Decide(%+v) = %+v, linear scan says %+v", r, got, want)
 						}
 						n++
+					}
+					r := Request{From: from, To: to, Port: port}
+					if got, want := p.decide(r, true), decideLinear(p, r, true); !reflect.DeepEqual(got, want) {
+						t.Fatalf("decide(%+v, anyTime) = %+v, linear scan says %+v", r, got, want)
 					}
 				}
 			}

@@ -54,7 +54,12 @@
 // A test block states a request and the expected answer, optionally with
 // the rule that must decide it. Load runs every test and refuses the file
 // when one fails; Parse only checks them. A test without `at` is decided
-// at the moment it runs, so tests of scheduled rules should set `at`.
+// as if every schedule window were open (scheduled deny rules included), so
+// it asks who may reach whom and gives the same answer at any hour: a file
+// must not pass at noon and be refused at night. A test that checks a
+// window gives `at`, and then sees the window open or closed at that
+// instant. Decide itself (the agent, `policy check`) always decides at the
+// request's time, the current one when At is zero.
 //
 // # Cost
 //

@@ -11,6 +11,10 @@ import (
 	"time"
 )
 
+// clock is the time source of a Request whose At is zero. Tests replace it
+// to decide at fixed instants; nothing else writes it.
+var clock = time.Now
+
 // InvalidIDRule is the Rule of a Decision that denies a request whose From
 // or To is not a valid SPIFFE workload ID. No rule may take this name.
 const InvalidIDRule = "invalid-id"
@@ -125,7 +129,12 @@ func (p *Policy) Rules() []RuleInfo {
 
 // Decide answers r. It allocates nothing unless an audit rule matches, and
 // reads the clock only when r.At is zero and a scheduled rule is reached.
-func (p *Policy) Decide(r Request) Decision {
+func (p *Policy) Decide(r Request) Decision { return p.decide(r, false) }
+
+// decide answers r. With anyTime it decides as if every schedule window
+// were open, ignoring r.At and never reading the clock: that answers "may
+// From ever reach To on Port?", the question of a test block without `at`.
+func (p *Policy) decide(r Request, anyTime bool) Decision {
 	if !validID(r.From) || !validID(r.To) {
 		return Decision{Rule: InvalidIDRule}
 	}
@@ -152,7 +161,7 @@ func (p *Policy) Decide(r Request) Decision {
 				continue
 			}
 		}
-		if !ru.matches(&r) {
+		if !ru.matches(&r, anyTime) {
 			continue
 		}
 		switch {
@@ -194,8 +203,9 @@ func (p *Policy) index() {
 }
 
 // matches reports whether the rule applies to r. The cheap checks come
-// first; r.At is filled from the clock on first need.
-func (ru *rule) matches(r *Request) bool {
+// first; r.At is filled from the clock on first need. With anyTime the
+// rule's schedule, if any, counts as open.
+func (ru *rule) matches(r *Request, anyTime bool) bool {
 	if ru.ports != nil {
 		if r.Port <= 0 || r.Port > 65535 {
 			return false
@@ -207,9 +217,9 @@ func (ru *rule) matches(r *Request) bool {
 	if !anyMatch(ru.to, r.To) || !anyMatch(ru.from, r.From) {
 		return false
 	}
-	if ru.sched != nil {
+	if ru.sched != nil && !anyTime {
 		if r.At.IsZero() {
-			r.At = time.Now()
+			r.At = clock()
 		}
 		return ru.sched.active(r.At)
 	}

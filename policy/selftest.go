@@ -20,7 +20,7 @@ type testCase struct {
 	pos      string // file:line
 	at       string // file:line:col, for load errors
 	req      Request
-	now      bool // no `at`: decide at the time the test runs
+	anyTime  bool // no `at`: decide as if every schedule window were open
 	allow    bool
 	wantRule string // "" when the block has no rule
 }
@@ -60,7 +60,9 @@ func ruleWords(name string) string {
 }
 
 // RunTests runs every test block of the file, in file order. A test
-// without `at` is decided at the current time.
+// without `at` is decided as if every schedule window were open, so its
+// result does not depend on when it runs (tests run at every load: a file
+// must not turn invalid at night); a test that checks a window gives `at`.
 func (p *Policy) RunTests() []TestResult {
 	out := make([]TestResult, 0, len(p.tests))
 	for _, tc := range p.tests {
@@ -81,11 +83,7 @@ func (p *Policy) testProblems() []string {
 }
 
 func (p *Policy) runTest(tc testCase) TestResult {
-	req := tc.req
-	if tc.now {
-		req.At = time.Now()
-	}
-	got := p.Decide(req)
+	got := p.decide(tc.req, tc.anyTime)
 	pass := got.Allow == tc.allow && (tc.wantRule == "" || tc.wantRule == got.Rule)
 	return TestResult{
 		Name: tc.name, Pass: pass, Got: got, Want: decisionWord(tc.allow),
@@ -95,10 +93,10 @@ func (p *Policy) runTest(tc testCase) TestResult {
 
 func (d *decoder) test(b *hcl.Block, ruleAt map[string]string) (testCase, bool) {
 	tc := testCase{
-		name: b.Labels[0],
-		pos:  d.file + ":" + strconv.Itoa(b.DefRange.Start.Line),
-		at:   posString(d.file, b.DefRange.Start),
-		now:  true,
+		name:    b.Labels[0],
+		pos:     d.file + ":" + strconv.Itoa(b.DefRange.Start.Line),
+		at:      posString(d.file, b.DefRange.Start),
+		anyTime: true,
 	}
 	what := "test " + quote(tc.name)
 	content, diags := b.Body.Content(testSchema)
@@ -137,7 +135,7 @@ func (d *decoder) test(b *hcl.Block, ruleAt map[string]string) (testCase, bool) 
 			d.errorf(a.Expr.Range(), "%s: at %q is not an RFC 3339 time such as \"2026-03-02T09:30:00+01:00\"", what, s)
 			ok = false
 		} else {
-			tc.req.At, tc.now = t, false
+			tc.req.At, tc.anyTime = t, false
 		}
 	}
 	if a := content.Attributes["expect"]; a == nil {

@@ -50,6 +50,7 @@ test "a reaches b" {
 		code        int
 		out, errOut string
 	}{
+		{"pass at any hour", []string{good}, 0, "PASS frontend can pay\nok: 1 of 1 tests passed\n", ""},
 		{"a test fails", []string{failing}, 1,
 			"FAIL a reaches b (" + failing + ":2): want allow, got deny by default\nFAIL: 1 of 1 tests failed\n", ""},
 		{"does not load", []string{broken}, 2, "", broken + ":1:11: default must be \"allow\" or \"deny\", not \"maybe\"\n"},
@@ -61,6 +62,34 @@ test "a reaches b" {
 			if code != tc.code || out != tc.out || errOut != tc.errOut {
 				t.Fatalf("exit %d, stdout %q, stderr %q\nwant exit %d, stdout %q, stderr %q",
 					code, out, errOut, tc.code, tc.out, tc.errOut)
+			}
+		})
+	}
+}
+
+// TestPolicyCheckAt: `policy check` decides at --at, so a window is open or
+// closed as at that instant (without --at it is the current time), while
+// the file's own test without `at` passes at load whatever the time.
+func TestPolicyCheckAt(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "policy.hcl")
+	writeTestFile(t, pol, officeHours)
+	check := []string{"policy", "check", "--policy", pol,
+		"--from", "spiffe://example.org/ns/prod/sa/frontend",
+		"--to", "spiffe://example.org/ns/prod/sa/payments", "--port", "8443"}
+	for _, tc := range []struct {
+		name, at string
+		code     int
+		out      string
+	}{
+		{"inside the window", "2026-03-04T10:00:00+01:00", 0, "allow by rule \"frontend-to-payments\"\n"},
+		{"weekday night", "2026-03-04T03:00:00+01:00", 1, "deny by default\n"},
+		{"sunday", "2026-03-08T12:00:00+01:00", 1, "deny by default\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCmd(append(check, "--at", tc.at)...)
+			if code != tc.code || out != tc.out || errOut != "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d, stdout %q", code, out, errOut, tc.code, tc.out)
 			}
 		})
 	}
