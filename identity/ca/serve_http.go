@@ -73,7 +73,11 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.cfg.Now()
-	idStr, err := ConsumeToken(s.cfg.Dir, req.Token, now)
+	want := ""
+	if len(csr.URIs) == 1 {
+		want = csr.URIs[0].String()
+	}
+	idStr, err := ConsumeTokenFor(s.cfg.Dir, req.Token, want, now)
 	if err != nil {
 		s.fail(w, r, "enroll", tokenRefusal(err))
 		return
@@ -94,6 +98,8 @@ func tokenRefusal(err error) *refusal {
 		return refuse(http.StatusForbidden, CodeTokenUsed, err)
 	case errors.Is(err, ErrTokenExpired):
 		return refuse(http.StatusForbidden, CodeTokenExpired, err)
+	case errors.Is(err, ErrTokenWrongID):
+		return refuse(http.StatusForbidden, CodeTokenWrongID, err)
 	}
 	return refuse(http.StatusInternalServerError, CodeInternal, err)
 }

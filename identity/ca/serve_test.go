@@ -148,9 +148,15 @@ func TestServeEnrollThenRenew(t *testing.T) {
 	addr := startServer(t, ServeConfig{Dir: dir, SVIDTTL: 10 * time.Minute})
 	c := caClient{tb: t, addr: addr, dir: dir}
 
-	// The CSR names another ID: the certificate is for the token's ID.
-	key, csr := testCSR(t, idPay)
+	// The CSR names another ID than the token's: refused, token kept.
+	_, csrPay := testCSR(t, idPay)
 	tok := newToken(t, dir, idFront, 0)
+	st, body, _ := c.do("POST", PathEnroll, jsonBody(t, EnrollRequest{Token: tok, CSR: csrPay}))
+	var er ErrorResponse
+	if err := json.Unmarshal(body, &er); err != nil || st != http.StatusForbidden || er.Code != CodeTokenWrongID {
+		t.Fatalf("CSR for another ID: status %d, %s", st, body)
+	}
+	key, csr := testCSR(t, idFront)
 	st, body, server := c.do("POST", PathEnroll, jsonBody(t, EnrollRequest{Token: tok, CSR: csr}))
 	ir, cert := issued(t, st, body, key)
 	if ir.ID != idFront {

@@ -67,6 +67,7 @@ const (
 	CodeTokenUnknown   = "token_unknown"
 	CodeTokenUsed      = "token_used"
 	CodeTokenExpired   = "token_expired"
+	CodeTokenWrongID   = "token_wrong_id"
 	CodeNoClientCert   = "no_client_certificate"
 	CodeBadClientCert  = "bad_client_certificate"
 	CodeExpired        = "expired"

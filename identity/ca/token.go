@@ -43,6 +43,9 @@ var (
 	ErrTokenUsed = errors.New("ca: the join token was already used")
 	// ErrTokenExpired is a token past its expiry.
 	ErrTokenExpired = errors.New("ca: the join token has expired")
+	// ErrTokenWrongID is a token presented for another ID than its own; it
+	// stays unused.
+	ErrTokenWrongID = errors.New("ca: the join token was made for another ID")
 )
 
 // tokenEntry is one stored token: only the SHA-256 of the token is kept, so
@@ -104,6 +107,14 @@ func NewToken(dir, id string, ttl time.Duration) (string, error) {
 // ErrTokenExpired (possibly wrapped); leading and trailing white space (a
 // token file's newline) is ignored.
 func ConsumeToken(dir, token string, now time.Time) (string, error) {
+	return ConsumeTokenFor(dir, token, "", now)
+}
+
+// ConsumeTokenFor is ConsumeToken for a request that names the ID it wants
+// (want, "" for any): a token made for another ID is refused with
+// ErrTokenWrongID and left unused, so that a misconfigured host does not
+// burn the token its right owner needs.
+func ConsumeTokenFor(dir, token, want string, now time.Time) (string, error) {
 	token = strings.TrimSpace(token)
 	if !strings.HasPrefix(token, tokenPrefix) {
 		return "", ErrTokenUnknown
@@ -121,6 +132,8 @@ func ConsumeToken(dir, token string, now time.Time) (string, error) {
 				return false, ErrTokenUsed
 			case !now.Before(e.Expires):
 				return false, ErrTokenExpired
+			case want != "" && want != e.ID:
+				return false, fmt.Errorf("%w: it is for %q, the request names %q; it is still unused", ErrTokenWrongID, e.ID, want)
 			}
 			e.Used = now.UTC()
 			id = e.ID

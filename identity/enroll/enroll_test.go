@@ -57,6 +57,7 @@ func TestEnsureRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	expired := c.token(idFront, time.Millisecond)
+	wrongID := c.token(idFront, 0)
 	time.Sleep(5 * time.Millisecond)
 	srv := func(code, msg string) error {
 		return &ServerError{Op: "enrollment", Server: c.addr, Status: 403, Code: code, Message: msg}
@@ -71,10 +72,10 @@ func TestEnsureRefusals(t *testing.T) {
 		{name: "used token", cfg: c.config(idFront, used), want: srv(ca.CodeTokenUsed, "the join token was already used")},
 		{name: "expired token", cfg: c.config(idFront, expired), want: srv(ca.CodeTokenExpired, "the join token has expired")},
 		{name: "unknown token", cfg: c.config(idFront, "ztjoin1.bogus"), want: srv(ca.CodeTokenUnknown, "the join token is unknown to this CA")},
-		// The token was made for frontend: the server issues for frontend
-		// whatever the client asks, and the client refuses the answer.
-		{name: "token for another ID", cfg: c.config(idPay, c.token(idFront, 0)),
-			want: errors.New(`enroll: bad response from the CA server: the certificate cannot be used: it is for "` + idFront + `", not "` + idPay + `"`)},
+		// The token was made for frontend: the server refuses it for
+		// payments and leaves it unused (checked below).
+		{name: "token for another ID", cfg: c.config(idPay, wrongID),
+			want: srv(ca.CodeTokenWrongID, `the join token was made for another ID: it is for "`+idFront+`", the request names "`+idPay+`"; it is still unused`)},
 		{name: "no token file", cfg: noToken,
 			want: errors.New(`enroll: no join token: token file "` + noToken.TokenFile + `" cannot be read: no such file or directory`)},
 	}
@@ -92,6 +93,10 @@ func TestEnsureRefusals(t *testing.T) {
 				t.Fatalf("a refused enrollment left a certificate file: %v", err)
 			}
 		})
+	}
+	// The token refused for payments still buys frontend its certificate.
+	if err := newClient(t, c.config(idFront, wrongID)).Ensure(context.Background()); err != nil {
+		t.Fatalf("the token refused for another ID was burnt: %v", err)
 	}
 }
 
