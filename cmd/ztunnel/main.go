@@ -34,7 +34,7 @@ func commands() map[string]command {
 		"ca init":      {"ca init --dir DIR --trust-domain TD [--ttl 87600h]", runCAInit},
 		"ca serve":     {"ca serve --dir DIR --listen ADDR [--svid-ttl 1h]", runCAServe},
 		"ca token":     {"ca token --dir DIR --id SPIFFE_ID [--ttl 1h]", runCAToken},
-		"cert issue":   {"cert issue --ca DIR --id SPIFFE_ID --out PREFIX [--ttl 24h]", runCertIssue},
+		"cert issue":   {"cert issue --ca DIR --id SPIFFE_ID --out PREFIX [--ttl 24h] [--force]", runCertIssue},
 		"cert revoke":  {"cert revoke --ca DIR (--cert FILE | --serial HEX)", runCertRevoke},
 		"cert inspect": {"cert inspect FILE", runCertInspect},
 		"policy check": {"policy check --policy FILE --from ID --to ID [--port N] [--at RFC3339]", runPolicyCheck},
