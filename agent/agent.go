@@ -62,6 +62,7 @@ type Agent struct {
 	stop      chan struct{} // closed by Close/Shutdown: ends background loops
 	fatal     chan error    // buffered 1: the first fatal runtime error (Fatal)
 	certCheck chan struct{} // a reload asks watchCerts to look again
+	policyNew chan struct{} // setPolicy asks watchSchedule to look again
 	stopOnce  sync.Once
 	closeOnce sync.Once
 	// enrollers renew enrolled workloads' certificates, by workload name;
@@ -82,6 +83,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		stop:      make(chan struct{}),
 		fatal:     make(chan error, 1),
 		certCheck: make(chan struct{}, 1),
+		policyNew: make(chan struct{}, 1),
 		enrollers: map[string]*enroll.Client{},
 	}
 	a.cfg.Store(withEnrollPaths(cfg))
@@ -325,10 +327,16 @@ func (a *Agent) authorize(r policy.Request) policy.Decision {
 	return a.policy.Load().Decide(r)
 }
 
+// setPolicy puts p in force and wakes watchSchedule, which may be asleep
+// until a boundary of the previous policy.
 func (a *Agent) setPolicy(p *policy.Policy) {
 	a.policy.Store(p)
 	now := time.Now()
 	a.policyAt.Store(&now)
+	select {
+	case a.policyNew <- struct{}{}:
+	default: // a wake-up is already pending
+	}
 }
 
 // storeTLS forwards the tunnel's TLS needs to the identity store in force,

@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/ztunnel-dev/ztunnel/discovery"
+	"github.com/ztunnel-dev/ztunnel/policy"
 )
 
 // filePollInterval is how often the watcher stats the files a reload reads.
@@ -52,27 +53,70 @@ func (a *Agent) watchFiles() {
 	}
 }
 
+// scheduleMaxSleep bounds one sleep of the schedule watcher. Its timer runs
+// on the monotonic clock while windows are wall-clock times, so a clock
+// step (NTP, a resumed VM) delays a boundary by at most this much. Waking
+// before a boundary costs one NextChange, not a recheck.
+const scheduleMaxSleep = time.Minute
+
 // watchSchedule re-checks live streams when a policy schedule window opens
-// or closes, so the end of a window cuts the streams it allowed.
+// or closes, so the end of a window cuts the streams it allowed. It
+// rechecks only then: every recheck re-authorizes every live stream. A
+// policy without schedules never wakes it; setPolicy does (policyNew), so
+// a reloaded policy's windows are followed from the moment it is in force.
+// The reload itself rechecks the streams against the new policy.
 func (a *Agent) watchSchedule() {
 	defer a.wg.Done()
+	since := time.Now() // boundaries up to here are covered by a recheck
 	for {
-		next := a.policy.Load().NextChange(time.Now())
-		wait := time.Minute // also picks up a reloaded policy's schedule
-		if !next.IsZero() {
-			if d := time.Until(next); d < wait {
-				wait = d
+		now := time.Now()
+		recheck, wait := scheduleStep(a.policy.Load(), since, now)
+		if recheck {
+			since = now
+			if cut := a.tun.Recheck(); cut > 0 {
+				a.log.Info("streams cut by a policy schedule", "count", cut)
 			}
+			continue
+		}
+		var fire <-chan time.Time
+		var timer *time.Timer
+		if wait > 0 {
+			timer = time.NewTimer(wait)
+			fire = timer.C
 		}
 		select {
 		case <-a.stop:
+			if timer != nil {
+				timer.Stop()
+			}
 			return
-		case <-time.After(wait):
+		case <-a.policyNew:
+			// The reload that replaced the policy rechecks every stream
+			// after setPolicy: boundaries up to then need no recheck here.
+			if at := a.policyAt.Load(); at != nil && at.After(since) {
+				since = *at
+			}
+		case <-fire:
 		}
-		if cut := a.tun.Recheck(); cut > 0 {
-			a.log.Info("streams cut by a policy schedule", "count", cut)
+		if timer != nil {
+			timer.Stop()
 		}
 	}
+}
+
+// scheduleStep is the schedule watcher's decision at now, given that the
+// live streams were last rechecked at since: recheck them now (a window of
+// p opened or closed after since and by now), or sleep for wait, where 0
+// means until the policy is replaced (p has no schedule that ever changes).
+func scheduleStep(p *policy.Policy, since, now time.Time) (recheck bool, wait time.Duration) {
+	next := p.NextChange(since)
+	switch {
+	case next.IsZero():
+		return false, 0
+	case !now.Before(next):
+		return true, 0
+	}
+	return false, min(next.Sub(now), scheduleMaxSleep)
 }
 
 // watchMembers closes the sessions to members gossip declares dead or gone.
