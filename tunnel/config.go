@@ -72,13 +72,14 @@ type Config struct {
 	// Limits (doc.go, "Limits", says what each one bounds and why).
 	HandshakeTimeout  time.Duration // inbound TLS handshake and stream header deadline; 10s
 	MaxHandshakes     int           // concurrent inbound TLS handshakes; 256
-	StreamsPerSession int           // open streams per outbound session before another is opened (an inbound session takes twice as many); 512
+	StreamsPerSession int           // open streams per outbound session before another is opened (an inbound session takes twice as many, and so many await their header per peer at most); 512
 	SessionsPerPeer   int           // outbound sessions per (source, target, address); 8
 	ConnsPerUpstream  int           // accepted connections per upstream listener; 4096
 	// MaxStreams caps the streams open at once across every session, both
-	// directions (inbound streams count from the moment they are accepted,
-	// before their header is read); 4096. With StreamWindow it bounds the
-	// memory held in stream receive buffers: MaxStreams x StreamWindow.
+	// directions (an inbound stream counts once its header is read and
+	// policy allowed it; until then it counts against the pending bounds,
+	// doc.go); 4096. With StreamWindow it bounds the memory held in stream
+	// receive buffers: MaxStreams x StreamWindow.
 	MaxStreams int
 	// StreamWindow is the largest receive window of one stream in bytes,
 	// the most a stream whose reader stalls can buffer; 1 MiB, at least
@@ -96,6 +97,11 @@ type Config struct {
 	// sub-loggers "inbound", "outbound", "yamux" and "access".
 	Logger  hclog.Logger
 	Metrics Metrics // nil = NopMetrics
+
+	// limits is not configuration: it is the state of the per-IP and
+	// per-peer limits of the one Tunnel built from this Config, made by
+	// withDefaults, which New calls once per Tunnel.
+	limits *inboundLimits
 }
 
 // DefaultConfig returns a Config with every limit at its default; the
@@ -142,6 +148,7 @@ func (c Config) withDefaults() Config {
 	if c.Metrics == nil {
 		c.Metrics = NopMetrics{}
 	}
+	c.limits = newInboundLimits(&c)
 	return c
 }
 

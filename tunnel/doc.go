@@ -29,6 +29,19 @@
 //   - StreamsPerSession, 512: streams per outbound session before the pool
 //     opens another; an inbound session accepts twice as many (headers not
 //     yet read included), then answers OVERLOADED.
+//   - Streams awaiting their header: an inbound stream takes a MaxStreams
+//     slot only once its header is read and policy allowed it (before the
+//     backend dial). Until then it counts against its peer's pending quota
+//     (per SPIFFE ID over all its sessions: min(2 x StreamsPerSession,
+//     MaxStreams/4), 1024) and a pending bound shared by all peers
+//     (MaxStreams, 4096). Past either, the peer's new streams are answered
+//     OVERLOADED and the log names the peer and the limit, at most once a
+//     second per peer. A peer that never sends headers, or that policy
+//     allows nothing, thus holds at most its quota, shed every
+//     HandshakeTimeout, and cannot starve other callers; it takes at least
+//     four identities to fill the shared bound. A pending stream holds a
+//     goroutine and at most a header's bytes (1030), not a window: more
+//     bytes complete its header.
 //   - SessionsPerPeer, 8: outbound sessions per (source, target, address);
 //     past SessionsPerPeer x StreamsPerSession a connection fails over.
 //   - ConnsPerUpstream, 4096: app connections open at once on one upstream
@@ -38,12 +51,13 @@
 //     reader has not taken (yamux's window starts at 256 KiB and grows to
 //     StreamWindow only while the reader keeps up), and at most MaxStreams
 //     streams are open across all sessions in both directions (inbound
-//     ones from the moment they are accepted, inbound control streams
+//     ones once their header is read and allowed, inbound control streams
 //     included), so the bound is MaxStreams x StreamWindow (4 GiB by
 //     default, reached only if every stream's reader stalls after reading
 //     at full speed), plus one window per outbound session for its control
 //     stream, which carries a few bytes per reset. Past MaxStreams an
-//     inbound stream is answered OVERLOADED and an app connection is reset.
+//     inbound stream is answered OVERLOADED after its header (logged, and
+//     in the access log as refused) and an app connection is reset.
 //   - Copy buffers: an idle stream holds 1 KiB per direction; a direction
 //     whose reads fill that borrows a pooled 256 KiB buffer (one yamux
 //     frame) until a read comes back short again. Bound: MaxStreams x 2 x

@@ -13,17 +13,37 @@ import (
 )
 
 // TestMaxStreamsInbound: streams across every session count against
-// MaxStreams (control streams included); past it a stream is answered
-// OVERLOADED with a logged reason, and a freed slot is reusable.
+// MaxStreams (control streams included) once their header is read and
+// allowed; past it a stream is answered OVERLOADED after its header, with
+// a logged reason and an access log line, and a freed slot is reusable. A
+// stream that has sent no header holds no slot.
 func TestMaxStreamsInbound(t *testing.T) {
 	// The caller's control stream and the legitimate stream take two slots.
 	h := newHostileEnv(t, func(c *Config) { c.MaxStreams = 3 })
 	ym := rawSession(t, h.env, idPay)
-	silent, err := ym.OpenStream()
+	// From another peer: with MaxStreams 3 a peer may have one stream
+	// awaiting its header (pendingPerPeer).
+	silent, err := rawSessionAs(t, h.env, idOther).OpenStream()
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the silent stream to take the last slot", func() bool { return h.server.streams.Load() == 3 })
+	eventually(t, "the silent stream to be pending", func() bool {
+		n, _ := h.server.cfg.limits.pending.held(idOther)
+		return n == 1
+	})
+	if n := h.server.streams.Load(); n != 2 {
+		t.Fatalf("%d MaxStreams slots taken with a header-less stream pending, want 2", n)
+	}
+	held, err := ym.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	held.SetDeadline(time.Now().Add(waitLong))
+	held.Write(mustHeader(t, payPort))
+	if r, err := ReadReply(held); err != nil || r.Code != CodeOK {
+		t.Fatalf("reply %v, %v for the stream taking the last slot; want OK", r.Code, err)
+	}
+	roundTrip(t, held, "through the last slot")
 	st, err := ym.OpenStream()
 	if err != nil {
 		t.Fatal(err)
@@ -35,18 +55,14 @@ func TestMaxStreamsInbound(t *testing.T) {
 	}
 	h.waitLog(t, "too many streams in all tunnels, stream refused", "limit=3")
 	roundTrip(t, h.legit, "the legitimate stream still flows")
-	silent.Close() // its header ends short: refused, its slot freed
+	held.Close() // the echo backend ends the stream: its slot is freed
 	eventually(t, "the slot to free", func() bool { return h.server.streams.Load() == 2 })
-	st, err = ym.OpenStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.SetDeadline(time.Now().Add(waitLong))
-	st.Write(mustHeader(t, payPort))
-	if r, err := ReadReply(st); err != nil || r.Code != CodeOK {
+	silent.Write(mustHeader(t, payPort)) // late, but within the header deadline
+	silent.SetDeadline(time.Now().Add(waitLong))
+	if r, err := ReadReply(silent); err != nil || r.Code != CodeOK {
 		t.Fatalf("reply %v, %v after a slot freed; want OK", r.Code, err)
 	}
-	roundTrip(t, st, "through the freed slot")
+	roundTrip(t, silent, "through the freed slot")
 }
 
 // TestMaxStreamsOutbound: app connections beyond MaxStreams are reset,

@@ -179,9 +179,8 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 		st.Write(buf)
 		st.Close()
 	}
-	// A peer's streams are bounded before anything is read, so streams
-	// that never send a header cannot pile up either. The caller moves on
-	// to another endpoint.
+	// A session's streams are bounded before anything is read. The
+	// caller moves on to another endpoint.
 	if n := s.streams.Add(1); int(n) > 2*t.cfg.StreamsPerSession {
 		s.streams.Add(-1)
 		t.inLog.Warn("too many streams on one tunnel, stream refused", "peer", s.source, "limit", 2*t.cfg.StreamsPerSession)
@@ -190,16 +189,27 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 		return
 	}
 	defer s.streams.Add(-1)
-	if !t.reserveStream() {
-		t.inLog.Warn("too many streams in all tunnels, stream refused", "peer", s.source, "limit", t.cfg.MaxStreams)
+	// Until its header is read a stream takes no MaxStreams slot, only a
+	// pending one: per peer (over all its sessions) and in all. A peer
+	// whose streams never send a header, or that policy allows nothing,
+	// is refused its own new streams and cannot starve other callers.
+	pending := t.cfg.limits.pending
+	if res, log, quiet := pending.take(s.source, time.Now()); res != quotaOK {
+		if log && res == quotaKeyFull {
+			t.inLog.Warn("too many streams awaiting their header from one peer, streams refused",
+				"peer", s.source, "limit", pending.perKey, "unlogged_since_last", quiet)
+		} else if log {
+			t.inLog.Warn("too many streams awaiting their header in all tunnels, streams refused",
+				"peer", s.source, "limit", pending.total, "unlogged_since_last", quiet)
+		}
 		t.metrics.Stream(DirInbound, s.source, s.target, ResultFailed)
 		refuse(CodeOverloaded, "")
 		return
 	}
-	defer t.releaseStream()
 	st.SetReadDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
 	h, err := ReadHeader(st)
 	st.SetReadDeadline(time.Time{})
+	pending.release(s.source)
 	if err != nil {
 		code := CodeBadHeader
 		if errors.Is(err, ErrUnsupportedVersion) {
@@ -211,6 +221,13 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 		return
 	}
 	if h.Flags&FlagControl != 0 {
+		if !t.reserveStream() {
+			t.inLog.Warn("too many streams in all tunnels, control stream refused", "peer", s.source, "limit", t.cfg.MaxStreams)
+			t.metrics.Stream(DirInbound, s.source, s.target, ResultFailed)
+			refuse(CodeOverloaded, "")
+			return
+		}
+		defer t.releaseStream()
 		t.serveControl(s, st, h)
 		return
 	}
@@ -234,6 +251,14 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 		refuse(CodeDenied, d.Rule)
 		return
 	}
+	if !t.reserveStream() {
+		t.inLog.Warn("too many streams in all tunnels, stream refused", "peer", s.source, "limit", t.cfg.MaxStreams)
+		t.metrics.Stream(DirInbound, s.source, local, ResultFailed)
+		t.logAccessRefused(DirInbound, s.source, local, port, d.Rule, EndRefused)
+		refuse(CodeOverloaded, "")
+		return
+	}
+	defer t.releaseStream()
 	var dialer net.Dialer
 	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.BackendDialTimeout)
 	bc, err := dialer.DialContext(ctx, "tcp", backend)

@@ -1,5 +1,10 @@
 package tunnel
 
+import (
+	"sync"
+	"time"
+)
+
 // reserveStream takes one of the MaxStreams slots shared by every session
 // in both directions; it reports false when none is free. A true result
 // must be paired with releaseStream.
@@ -13,3 +18,124 @@ func (t *Tunnel) reserveStream() bool {
 
 // releaseStream gives back a slot taken by reserveStream.
 func (t *Tunnel) releaseStream() { t.streams.Add(-1) }
+
+// Limits derived from Config (doc.go, "Limits", says why each exists).
+//
+// maxPending bounds the inbound streams, across all sessions, whose header
+// has not been read yet. They hold no MaxStreams slot, so they need a bound
+// of their own; each holds a goroutine and at most a header's bytes.
+func (c *Config) maxPending() int { return c.MaxStreams }
+
+// pendingPerPeer bounds one peer's (one SPIFFE ID's, over all its
+// sessions) streams whose header has not been read yet: a session's worth
+// (2 x StreamsPerSession), but never more than a quarter of maxPending, so
+// that one identity cannot take the whole pending bound.
+func (c *Config) pendingPerPeer() int {
+	return min(2*c.StreamsPerSession, max(1, c.maxPending()/4))
+}
+
+// inboundLimits is a Tunnel's state for the limits that are counted per
+// key: header-less streams per peer.
+type inboundLimits struct {
+	pending *quota[string] // by peer SPIFFE ID
+}
+
+func newInboundLimits(c *Config) *inboundLimits {
+	return &inboundLimits{
+		pending: newQuota[string](c.pendingPerPeer(), c.maxPending()),
+	}
+}
+
+// quotaLogEvery is how often a quota logs the refusals of one key, and of
+// its total: a flood must not turn into a flood of log lines.
+const quotaLogEvery = time.Second
+
+// quotaResult says which bound, if any, refused a take.
+type quotaResult int
+
+const (
+	quotaOK        quotaResult = iota
+	quotaKeyFull               // the key holds perKey slots
+	quotaTotalFull             // all keys together hold total slots
+)
+
+// quota counts slots held per key, at most perKey per key and at most
+// total in all (0 = no total). Memory is bounded by the slots held: a key
+// is forgotten when it holds none. mu guards every field but the bounds.
+type quota[K comparable] struct {
+	perKey, total int
+
+	mu         sync.Mutex
+	n          int
+	keys       map[K]*quotaEntry
+	totalLog   time.Time // when a total refusal was last logged
+	totalQuiet int       // total refusals not logged since
+}
+
+type quotaEntry struct {
+	n       int
+	lastLog time.Time // when a refusal of this key was last logged
+	quiet   int       // refusals of this key not logged since
+}
+
+func newQuota[K comparable](perKey, total int) *quota[K] {
+	return &quota[K]{perKey: perKey, total: total, keys: map[K]*quotaEntry{}}
+}
+
+// take takes a slot for key. On a refusal, log reports whether the caller
+// should log it (at most once per quotaLogEvery per key, and as often for
+// the total), and suppressed how many refusals went unlogged before it.
+func (q *quota[K]) take(key K, now time.Time) (res quotaResult, log bool, suppressed int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e := q.keys[key]
+	switch {
+	case e != nil && e.n >= q.perKey:
+		if now.Sub(e.lastLog) < quotaLogEvery {
+			e.quiet++
+			return quotaKeyFull, false, 0
+		}
+		suppressed, e.quiet, e.lastLog = e.quiet, 0, now
+		return quotaKeyFull, true, suppressed
+	case q.total > 0 && q.n >= q.total:
+		if now.Sub(q.totalLog) < quotaLogEvery {
+			q.totalQuiet++
+			return quotaTotalFull, false, 0
+		}
+		suppressed, q.totalQuiet, q.totalLog = q.totalQuiet, 0, now
+		return quotaTotalFull, true, suppressed
+	}
+	if e == nil {
+		e = &quotaEntry{}
+		q.keys[key] = e
+	}
+	e.n++
+	q.n++
+	return quotaOK, false, 0
+}
+
+// release gives back a slot key took.
+func (q *quota[K]) release(key K) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e := q.keys[key]
+	if e == nil {
+		return
+	}
+	q.n--
+	if e.n--; e.n == 0 {
+		// Forgotten with its log time: a key that keeps refusing holds
+		// perKey slots, so it is never forgotten while it floods.
+		delete(q.keys, key)
+	}
+}
+
+// held is how many slots key holds, and all keys together.
+func (q *quota[K]) held(key K) (byKey, total int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if e := q.keys[key]; e != nil {
+		byKey = e.n
+	}
+	return byKey, q.n
+}
