@@ -3,6 +3,8 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ztunnel-dev/ztunnel/config"
@@ -55,11 +57,12 @@ func (a *Agent) reload() error {
 			return fmt.Errorf("config not reloaded: workload %q: adding or removing an enroll block needs a restart", w.Name)
 		}
 	}
-	if cfg.Tunnel.Listen != old.Tunnel.Listen || cfg.Admin.Listen != old.Admin.Listen ||
-		(cfg.Gossip == nil) != (old.Gossip == nil) {
-		// Rebinding the tunnel or admin port, or turning gossip on or off,
-		// would drop connections or change who we talk to: it needs a restart.
-		return errors.New("config not reloaded: tunnel.listen, admin.listen and the presence of the gossip block change only with a restart")
+	if keys := restartOnlyChanges(old, cfg); len(keys) > 0 {
+		// Rebinding a port, turning gossip on or off, or changing a limit
+		// the running data plane was built with would drop connections or
+		// silently not apply: it needs a restart, and the reload says so
+		// rather than half-applying the file.
+		return fmt.Errorf("config not reloaded: %s changed, which takes effect only with a restart (systemctl restart ztunnel); undo it to reload the rest", strings.Join(keys, ", "))
 	}
 	var errs []error
 	cfg, err = a.applyConfig(old, cfg)
@@ -156,4 +159,34 @@ func (a *Agent) setReloadStatus(source string, err error) {
 		st.Error = err.Error()
 	}
 	a.lastReload.Store(st)
+}
+
+// restartOnlyChanges lists the settings that differ between old and cfg
+// and that a running agent cannot change.
+func restartOnlyChanges(old, cfg *config.Config) []string {
+	var keys []string
+	diff := func(key string, changed bool) {
+		if changed {
+			keys = append(keys, key)
+		}
+	}
+	diff("node_name", old.NodeName != cfg.NodeName)
+	diff("data_dir", old.DataDir != cfg.DataDir)
+	diff("log_format", old.LogFormat != cfg.LogFormat)
+	ot, nt := old.Tunnel, cfg.Tunnel
+	ot.Advertise, nt.Advertise = "", "" // told to gossip again on reload
+	diff("tunnel.listen", ot.Listen != nt.Listen)
+	ot.Listen, nt.Listen = "", ""
+	diff("tunnel limits or timeouts", ot != nt)
+	diff("admin.listen", old.Admin.Listen != cfg.Admin.Listen)
+	diff("admin.pprof", old.Admin.Pprof != cfg.Admin.Pprof)
+	switch og, ng := old.Gossip, cfg.Gossip; {
+	case (og == nil) != (ng == nil):
+		keys = append(keys, "the presence of the gossip block")
+	case og != nil:
+		diff("gossip.listen", og.Listen != ng.Listen)
+		diff("gossip.advertise", og.Advertise != ng.Advertise)
+		diff("gossip.join", !slices.Equal(og.Join, ng.Join))
+	}
+	return keys
 }
