@@ -71,7 +71,7 @@ type Config struct {
 
 	// Limits (doc.go, "Limits", says what each one bounds and why).
 	HandshakeTimeout  time.Duration // inbound TLS handshake and stream header deadline; 10s
-	MaxHandshakes     int           // concurrent inbound TLS handshakes; 256
+	MaxHandshakes     int           // concurrent inbound TLS handshakes (a quarter of them from one source IP); 256
 	StreamsPerSession int           // open streams per outbound session before another is opened (an inbound session takes twice as many, and so many await their header per peer at most); 512
 	SessionsPerPeer   int           // outbound sessions per (source, target, address); 8
 	ConnsPerUpstream  int           // accepted connections per upstream listener; 4096

@@ -24,8 +24,12 @@
 //   - HandshakeTimeout, 10s: an inbound TLS handshake, and each inbound
 //     stream's header, must finish within it; silent connections and
 //     silent streams are shed by it.
-//   - MaxHandshakes, 256: inbound TLS handshakes in progress at once; one
-//     more connection is closed at accept (metric result "overloaded").
+//   - MaxHandshakes, 256: inbound TLS handshakes in progress at once, at
+//     most a quarter of them (max(1, MaxHandshakes/4), 64) from one source
+//     IP, so that one host's silent connections cannot stop every new
+//     tunnel; one more connection is closed at accept (metric result
+//     "overloaded"). Past the per-IP share the log line names the IP, at
+//     most once a second with the count of the unlogged ones.
 //   - StreamsPerSession, 512: streams per outbound session before the pool
 //     opens another; an inbound session accepts twice as many (headers not
 //     yet read included), then answers OVERLOADED.

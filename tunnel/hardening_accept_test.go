@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,14 +15,21 @@ import (
 
 // TestSilentFloodShedByHandshakeTimeout: a flood of TCP connections that
 // never speak is shed by the handshake timeout, while a stream on an
-// existing session and a brand-new handshake both succeed during it.
+// existing session and a brand-new handshake both succeed during it. The
+// flood comes from four other IPs, each within its share of handshakes
+// (TestHandshakesPerSourceIP tests that share).
 func TestSilentFloodShedByHandshakeTimeout(t *testing.T) {
 	const flood = 100
 	h := newHostileEnv(t, func(c *Config) { c.HandshakeTimeout = 2 * time.Second })
 	addr := h.server.Addr().String()
 	conns := make([]*net.TCPConn, flood)
 	for i := range conns {
-		conns[i] = dial(t, addr)
+		c, err := dialFrom(t, "127.0.0."+strconv.Itoa(2+i%4), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+		conns[i] = c
 	}
 	eventually(t, "the flood to hold handshake slots", func() bool { return len(h.server.hsSem) == flood })
 	// Real traffic during the flood: the open stream, a new stream on the

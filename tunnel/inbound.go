@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -72,8 +73,10 @@ func (t *Tunnel) authorize(from, to string, port int) policy.Decision {
 }
 
 // acceptInbound accepts tunnel connections until ln is closed. Each gets
-// a handshake goroutine if a MaxHandshakes slot is free; otherwise it is
-// closed at once.
+// a handshake goroutine if its source IP is under its share of handshakes
+// (handshakesPerIP) and a MaxHandshakes slot is free; otherwise it is
+// closed at once. The per-IP share keeps one host's silent connections
+// from taking every slot until HandshakeTimeout sheds them.
 func (t *Tunnel) acceptInbound(ln net.Listener) {
 	var delay time.Duration
 	for {
@@ -88,10 +91,22 @@ func (t *Tunnel) acceptInbound(ln net.Listener) {
 			continue
 		}
 		delay = 0
+		ip := sourceIP(c)
+		perIP := t.cfg.limits.handshakes
+		if res, log, quiet := perIP.take(ip, time.Now()); res != quotaOK {
+			c.Close()
+			t.metrics.Handshake(DirInbound, ResultOverloaded, "", 0)
+			if log {
+				t.inLog.Warn("too many handshakes in progress from one address, connections closed",
+					"source_ip", ip.String(), "limit", perIP.perKey, "unlogged_since_last", quiet)
+			}
+			continue
+		}
 		select {
 		case t.hsSem <- struct{}{}:
-			t.goFunc(func() { t.handshake(c) })
+			t.goFunc(func() { t.handshake(c, ip) })
 		default:
+			perIP.release(ip)
 			c.Close()
 			t.metrics.Handshake(DirInbound, ResultOverloaded, "", 0)
 			t.inLog.Warn("too many handshakes in progress, connection closed",
@@ -100,9 +115,9 @@ func (t *Tunnel) acceptInbound(ln net.Listener) {
 	}
 }
 
-// handshake runs the TLS handshake of an accepted conn under
-// HandshakeTimeout, then serves its yamux session until it ends.
-func (t *Tunnel) handshake(c net.Conn) {
+// handshake runs the TLS handshake of an accepted conn from source ip
+// under HandshakeTimeout, then serves its yamux session until it ends.
+func (t *Tunnel) handshake(c net.Conn, ip netip.Addr) {
 	start := time.Now()
 	setNoDelay(c)
 	c.SetDeadline(start.Add(t.cfg.HandshakeTimeout))
@@ -113,6 +128,7 @@ func (t *Tunnel) handshake(c net.Conn) {
 	err := tc.HandshakeContext(ctx)
 	cancel()
 	<-t.hsSem
+	t.cfg.limits.handshakes.release(ip)
 	var peer string
 	if err == nil {
 		peer, err = t.peerID(tc.ConnectionState())

@@ -1,6 +1,8 @@
 package tunnel
 
 import (
+	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -21,6 +23,11 @@ func (t *Tunnel) releaseStream() { t.streams.Add(-1) }
 
 // Limits derived from Config (doc.go, "Limits", says why each exists).
 //
+// handshakesPerIP bounds the inbound handshakes in progress from one source
+// IP: a quarter of MaxHandshakes, so that one host's silent connections
+// cannot take every slot.
+func (c *Config) handshakesPerIP() int { return max(1, c.MaxHandshakes/4) }
+
 // maxPending bounds the inbound streams, across all sessions, whose header
 // has not been read yet. They hold no MaxStreams slot, so they need a bound
 // of their own; each holds a goroutine and at most a header's bytes.
@@ -35,14 +42,16 @@ func (c *Config) pendingPerPeer() int {
 }
 
 // inboundLimits is a Tunnel's state for the limits that are counted per
-// key: header-less streams per peer.
+// key: handshakes per source IP and header-less streams per peer.
 type inboundLimits struct {
-	pending *quota[string] // by peer SPIFFE ID
+	handshakes *quota[netip.Addr] // by source IP; the total is hsSem's
+	pending    *quota[string]     // by peer SPIFFE ID
 }
 
 func newInboundLimits(c *Config) *inboundLimits {
 	return &inboundLimits{
-		pending: newQuota[string](c.pendingPerPeer(), c.maxPending()),
+		handshakes: newQuota[netip.Addr](c.handshakesPerIP(), 0),
+		pending:    newQuota[string](c.pendingPerPeer(), c.maxPending()),
 	}
 }
 
@@ -138,4 +147,13 @@ func (q *quota[K]) held(key K) (byKey, total int) {
 		byKey = e.n
 	}
 	return byKey, q.n
+}
+
+// sourceIP is the IP a conn comes from, IPv4-mapped addresses unmapped; the
+// zero Addr when the conn is not TCP.
+func sourceIP(c net.Conn) netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
 }
