@@ -36,6 +36,10 @@ type Config struct {
 	Listen string
 	// Pprof serves /debug/pprof/ when true; default false.
 	Pprof bool
+	// MetricsListen, when set, is host:port (any address: it may face the
+	// network) of a second listener serving only the read-only /metrics,
+	// /healthz and /readyz. Default "": none.
+	MetricsListen string
 	// Backend answers the API. Required.
 	Backend Backend
 	// Metrics serves /metrics; nil serves 404 there.
@@ -71,7 +75,12 @@ type Server struct {
 	cfg  Config
 	srv  *http.Server
 	ln   net.Listener
+	msrv *http.Server // the metrics listener's server, nil without one
+	mln  net.Listener
 	once sync.Once
+	// stopOnce: Config.Stopped is called once, for the first listener
+	// that fails.
+	stopOnce sync.Once
 }
 
 // New returns a Server for cfg; it binds nothing until Start.
@@ -87,6 +96,13 @@ func New(cfg Config) (*Server, error) {
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          cfg.Logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	if cfg.MetricsListen != "" {
+		s.msrv = &http.Server{
+			Handler:           s.metricsRoutes(),
+			ReadHeaderTimeout: 5 * time.Second,
+			ErrorLog:          s.srv.ErrorLog,
+		}
 	}
 	return s, nil
 }
@@ -109,17 +125,45 @@ func (s *Server) Start() error {
 		_ = os.Chmod(addr, 0o660)
 	}
 	s.ln = ln
-	go func() {
-		err := s.srv.Serve(ln)
-		switch {
-		case err == nil || errors.Is(err, http.ErrServerClosed):
-		case s.cfg.Stopped != nil: // the owner handles (and logs) it
-			s.cfg.Stopped(fmt.Errorf("admin: API stopped serving: %w", err))
-		default:
-			s.cfg.Logger.Error("admin server stopped", "error", err)
+	if s.msrv != nil {
+		mln, err := net.Listen("tcp", s.cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("admin: metrics listen %s: %w", s.cfg.MetricsListen, err)
 		}
-	}()
+		s.mln = mln
+		go s.serve(s.msrv, mln, "metrics listener")
+	}
+	go s.serve(s.srv, ln, "API")
 	return nil
+}
+
+// serve runs srv on ln until Close, reporting any other end.
+func (s *Server) serve(srv *http.Server, ln net.Listener, what string) {
+	err := srv.Serve(ln)
+	if err == nil || errors.Is(err, http.ErrServerClosed) {
+		return
+	}
+	err = fmt.Errorf("admin: %s stopped serving: %w", what, err)
+	reported := false
+	s.stopOnce.Do(func() {
+		if s.cfg.Stopped != nil { // the owner handles (and logs) it
+			s.cfg.Stopped(err)
+			reported = true
+		}
+	})
+	if !reported {
+		s.cfg.Logger.Error("admin server stopped", "error", err)
+	}
+}
+
+// MetricsAddr is the metrics listener's bound address (nil without one or
+// before Start).
+func (s *Server) MetricsAddr() net.Addr {
+	if s.mln == nil {
+		return nil
+	}
+	return s.mln.Addr()
 }
 
 // Addr is the bound address (nil before Start).
@@ -134,12 +178,38 @@ func (s *Server) Addr() net.Addr {
 func (s *Server) Close(ctx context.Context) error {
 	var err error
 	s.once.Do(func() {
+		if s.msrv != nil {
+			_ = s.msrv.Shutdown(ctx)
+		}
 		err = s.srv.Shutdown(ctx)
 		if strings.HasPrefix(s.cfg.Listen, "/") && s.ln != nil {
 			_ = os.Remove(s.cfg.Listen)
 		}
 	})
 	return err
+}
+
+// metricsRoutes are the read-only endpoints of the metrics listener.
+func (s *Server) metricsRoutes() http.Handler {
+	mux := http.NewServeMux()
+	s.health(mux)
+	if s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
+	return mux
+}
+
+// health registers /healthz and /readyz.
+func (s *Server) health(mux *http.ServeMux) {
+	b := s.cfg.Backend
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, Result{OK: true}) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := b.Ready(); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, Result{OK: false, Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, Result{OK: true})
+	})
 }
 
 func (s *Server) routes() http.Handler {
@@ -155,14 +225,7 @@ func (s *Server) routes() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, Result{OK: true})
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, Result{OK: true}) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := b.Ready(); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, Result{OK: false, Error: err.Error()})
-			return
-		}
-		writeJSON(w, http.StatusOK, Result{OK: true})
-	})
+	s.health(mux)
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", s.cfg.Metrics)
 	}

@@ -137,3 +137,48 @@ func TestClientUnreachable(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestMetricsListener: admin.metrics_listen serves only the read-only
+// endpoints; the API that can reload or describe the agent is not there.
+func TestMetricsListener(t *testing.T) {
+	b := &fakeBackend{}
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ztunnel_ready 1\n")) })
+	s := startServer(t, Config{Listen: "127.0.0.1:0", MetricsListen: "127.0.0.1:0", Backend: b, Metrics: metrics})
+	if s.MetricsAddr() == nil || s.MetricsAddr().String() == s.Addr().String() {
+		t.Fatalf("metrics listener %v, API %v", s.MetricsAddr(), s.Addr())
+	}
+	base := "http://" + s.MetricsAddr().String()
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/metrics", http.StatusOK},
+		{"GET", "/healthz", http.StatusOK},
+		{"GET", "/readyz", http.StatusOK},
+		{"GET", "/v1/status", http.StatusNotFound},
+		{"GET", "/v1/members", http.StatusNotFound},
+		{"POST", "/v1/reload", http.StatusNotFound},
+		{"GET", "/debug/pprof/", http.StatusNotFound},
+	} {
+		req, _ := http.NewRequest(tc.method, base+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s on the metrics listener: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
+		}
+	}
+	if b.reloads.Load() != 0 {
+		t.Fatal("the metrics listener reloaded the agent")
+	}
+	// Both stop on Close.
+	addr := s.MetricsAddr().String()
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		t.Fatal("the metrics listener still answers after Close")
+	}
+}

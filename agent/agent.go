@@ -179,12 +179,13 @@ func (a *Agent) Start(ctx context.Context) error {
 	}
 
 	adm, err := admin.New(admin.Config{
-		Listen:  cfg.Admin.Listen,
-		Pprof:   cfg.Admin.Pprof,
-		Backend: backend{a},
-		Metrics: a.metrics.handler(),
-		Logger:  a.log.Named("admin"),
-		Stopped: a.fail,
+		Listen:        cfg.Admin.Listen,
+		Pprof:         cfg.Admin.Pprof,
+		MetricsListen: cfg.Admin.MetricsListen,
+		Backend:       backend{a},
+		Metrics:       a.metrics.handler(),
+		Logger:        a.log.Named("admin"),
+		Stopped:       a.fail,
 	})
 	if err != nil {
 		a.Close()
@@ -222,6 +223,9 @@ func (a *Agent) Start(ctx context.Context) error {
 	}
 	// Addresses as strings: hclog's JSON format would print a *net.TCPAddr
 	// as an object.
+	if m := adm.MetricsAddr(); m != nil {
+		a.log.Info("metrics listener serving /metrics, /healthz and /readyz", "address", addrString(m))
+	}
 	a.log.Info("ready", "tunnel", addrString(tun.Addr()), "admin", addrString(adm.Addr()), "workloads", len(cfg.Workloads))
 	return nil
 }
@@ -240,6 +244,15 @@ func (a *Agent) AdminAddr() net.Addr {
 		return nil
 	}
 	return a.admin.Addr()
+}
+
+// MetricsAddr is the bound address of admin.metrics_listen (nil without
+// one or before Start).
+func (a *Agent) MetricsAddr() net.Addr {
+	if a.admin == nil {
+		return nil
+	}
+	return a.admin.MetricsAddr()
 }
 
 // UpstreamAddr is the bound address of workload's upstream name.

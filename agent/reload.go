@@ -180,6 +180,7 @@ func restartOnlyChanges(old, cfg *config.Config) []string {
 	diff("tunnel limits or timeouts", ot != nt)
 	diff("admin.listen", old.Admin.Listen != cfg.Admin.Listen)
 	diff("admin.pprof", old.Admin.Pprof != cfg.Admin.Pprof)
+	diff("admin.metrics_listen", old.Admin.MetricsListen != cfg.Admin.MetricsListen)
 	switch og, ng := old.Gossip, cfg.Gossip; {
 	case (og == nil) != (ng == nil):
 		keys = append(keys, "the presence of the gossip block")

@@ -161,6 +161,9 @@ func (b *builder) admin(fa *fileAdmin) Admin {
 	}
 	b.claim(a.Listen, "admin.listen", fa.Listen.Range)
 	a.Pprof = fa.Pprof.Value
+	if fa.MetricsListen.Set {
+		a.MetricsListen = b.listen(fa.MetricsListen, "admin.metrics_listen", "")
+	}
 	return a
 }
 

@@ -25,6 +25,10 @@
 //   - tunnel.dial_timeout ("5s"): TCP dial plus TLS handshake to a peer;
 //     tunnel.backend_dial_timeout ("5s"): dial of a local backend.
 //   - admin.pprof (false): serve /debug/pprof/ on the admin listener.
+//   - admin.metrics_listen (none): host:port, any address, of a second
+//     listener serving only /metrics, /healthz and /readyz, so that a
+//     Prometheus on another host can scrape the agent while the API that
+//     can reload it stays on loopback.
 //   - max_procs (0): how many CPUs the agent runs Go code on at once
 //     (GOMAXPROCS); 0 means half of the CPUs the process may use (Go's
 //     cgroup-aware count), at least one. A GOMAXPROCS environment variable

@@ -65,6 +65,9 @@ type fileAdmin struct {
 	Range  hcl.Range  `hcl:",range"`
 	Listen attrString `hcl:"listen"`
 	Pprof  attrBool   `hcl:"pprof"` // extension: serve /debug/pprof/, default false
+	// Extension: a second listener, on any address, serving only /metrics,
+	// /healthz and /readyz, for a Prometheus on another host.
+	MetricsListen attrString `hcl:"metrics_listen"`
 }
 
 type filePolicy struct {

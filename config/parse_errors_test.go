@@ -164,6 +164,12 @@ func TestParseMistakes(t *testing.T) {
 		{"admin not loopback", base + "admin {\n  listen = \"0.0.0.0:15000\"\n}\n", []string{
 			`a.hcl:6:12: admin.listen: "0.0.0.0:15000" is not a loopback address; the admin API has no authentication, so use 127.0.0.1, [::1] or a unix socket path`,
 		}},
+		{"metrics listen not an address", base + "admin {\n  metrics_listen = \"metrics\"\n}\n", []string{
+			`a.hcl:6:20: admin.metrics_listen: "metrics" is not a host:port address (use one like "127.0.0.1:9001")`,
+		}},
+		{"metrics listen on the admin port", base + "admin {\n  listen = \"127.0.0.1:15000\"\n  metrics_listen = \"127.0.0.1:15000\"\n}\n", []string{
+			`a.hcl:7:20: admin.metrics_listen: "127.0.0.1:15000" is already used by admin.listen (line 6); each listener needs its own address`,
+		}},
 		{"admin relative socket", base + "admin {\n  listen = \"admin.sock\"\n}\n", []string{
 			`a.hcl:6:12: admin.listen: "admin.sock" is neither host:port on a loopback address nor an absolute unix socket path (use one like "127.0.0.1:15000" or "/run/ztunnel/admin.sock")`,
 		}},

@@ -56,6 +56,9 @@ func Print(w io.Writer, c *Config) error {
 	ab := root.AppendNewBlock("admin", nil).Body()
 	setString(ab, "listen", c.Admin.Listen)
 	ab.SetAttributeValue("pprof", cty.BoolVal(c.Admin.Pprof))
+	if c.Admin.MetricsListen != "" {
+		setString(ab, "metrics_listen", c.Admin.MetricsListen)
+	}
 
 	if c.Policy.File != "" {
 		root.AppendNewline()

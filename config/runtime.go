@@ -74,6 +74,9 @@ type Gossip struct {
 type Admin struct {
 	Listen string // default "127.0.0.1:15000"
 	Pprof  bool   // serve /debug/pprof/; default false
+	// MetricsListen, when set, is host:port (any address) of a listener
+	// serving only /metrics, /healthz and /readyz; default "" (none).
+	MetricsListen string
 }
 
 // Policy is the policy block. File is "" when the config has no policy

@@ -16,6 +16,7 @@ type agentConfig struct {
 	Listen    string // tunnel.listen; default 127.0.0.1:0
 	Advertise string // tunnel.advertise; default 127.0.0.1:0 (the bound port is advertised)
 	Admin     string // admin.listen; default 127.0.0.1:0
+	Metrics   string // admin.metrics_listen; "" = none
 	Policy    string // policy file; "" = no policy block
 	Extra     string // more top-level HCL (log_format, shutdown_timeout, a gossip block, ...)
 	Workloads []workloadConfig
@@ -57,7 +58,11 @@ func (c agentConfig) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "node_name = %q\ndata_dir = %q\n%s\n", c.Name, c.DataDir, c.Trust)
 	fmt.Fprintf(&b, "tunnel {\n  listen = %q\n  advertise = %q\n}\n", or(c.Listen, "127.0.0.1:0"), or(c.Advertise, "127.0.0.1:0"))
-	fmt.Fprintf(&b, "admin {\n  listen = %q\n}\n", or(c.Admin, "127.0.0.1:0"))
+	fmt.Fprintf(&b, "admin {\n  listen = %q\n", or(c.Admin, "127.0.0.1:0"))
+	if c.Metrics != "" {
+		fmt.Fprintf(&b, "  metrics_listen = %q\n", c.Metrics)
+	}
+	b.WriteString("}\n")
 	if c.Policy != "" {
 		fmt.Fprintf(&b, "policy {\n  file = %q\n}\n", c.Policy)
 	}

@@ -169,3 +169,38 @@ func TestStatusDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsListenerOnAgent: admin.metrics_listen gives Prometheus the
+// metrics and health endpoints on their own listener, without the API.
+func TestMetricsListenerOnAgent(t *testing.T) {
+	p := newPKI(t)
+	dir := t.TempDir()
+	pc, pk := p.issue(t, "payments", idPayments)
+	n := startAgent(t, dir, "m", agentConfig{
+		Name: "m", DataDir: dir, Trust: trustBlock(p), Metrics: "127.0.0.1:0",
+		Workloads: []workloadConfig{{Name: "payments", ID: idPayments, Cert: pc, Key: pk,
+			Exposes: []exposeConfig{{Port: 8443, Backend: echoBackend(t)}}}},
+	}.String())
+	addr := n.a.MetricsAddr()
+	if addr == nil {
+		t.Fatal("no metrics listener")
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr.String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "ztunnel_ready 1") {
+		t.Fatalf("/metrics: %d\n%.300s", code, body)
+	}
+	if code, _ := get("/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz: %d", code)
+	}
+	if code, _ := get("/v1/status"); code != http.StatusNotFound {
+		t.Fatalf("/v1/status on the metrics listener: %d, want 404", code)
+	}
+}

@@ -35,6 +35,7 @@ gossip {
 admin {
   listen = "[::1]:15000"
   pprof  = true
+  metrics_listen = "0.0.0.0:9100"  # any address: it serves only /metrics, /healthz, /readyz
 }
 
 policy {

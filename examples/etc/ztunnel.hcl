@@ -34,6 +34,7 @@ tunnel {
 admin {
   listen = "127.0.0.1:15000"       # loopback only, or a unix socket path
   # pprof = false                  # /debug/pprof/ when true
+  # metrics_listen = "0.0.0.0:9100" # any address: only /metrics, /healthz, /readyz
 }
 
 policy {
