@@ -68,6 +68,12 @@
 //     256 KiB (2 GiB by default, reached only if every stream moves bulk
 //     data at once), plus one pooled frame-sized buffer per session while
 //     its send loop writes a large frame.
+//   - Refused streams: an inbound stream refused with a status (any code)
+//     keeps its slots until the caller finishes it (FIN), which every
+//     agent does at once, for at most 5 s (resetLinger); a caller that has
+//     not by then breaks the protocol and its session is closed. Without
+//     this a refused stream, half-closed, would live with its granted
+//     receive window as long as the session.
 //   - Accept back-off: when accept fails (EMFILE, ENFILE, ENOBUFS...) every
 //     accept loop waits 5 ms, doubling to 1 s while it keeps failing, logs
 //     each failure with its retry delay, and serves again at full speed once

@@ -81,9 +81,16 @@ func (s *silentStream) answered() bool {
 // streams, OVERLOADED for the rest (logged once, naming it and the limit),
 // and its pending streams are shed at the header deadline; meanwhile every
 // one of the legitimate caller's new connections (idFront -> idPay)
-// succeeds. Then it does it again, as an attacker would every
-// HandshakeTimeout, with the same result.
+// succeeds. It never finishes (FINs) the streams refused to it, so each of
+// its sessions is closed refusedLinger after a refusal. Then it does it
+// again on new sessions, as an attacker would every HandshakeTimeout, with
+// the same result.
 func TestHeaderlessStreamsCannotStarveCallers(t *testing.T) {
+	// Past the header deadline, so that pending streams are shed by it
+	// before the sessions of a caller that never finishes refused streams
+	// are closed.
+	defer func(d time.Duration) { refusedLinger = d }(refusedLinger)
+	refusedLinger = 2600 * time.Millisecond
 	const (
 		maxStreams = 16
 		perSession = 4 // an inbound session takes 8 streams
@@ -110,12 +117,9 @@ func TestHeaderlessStreamsCannotStarveCallers(t *testing.T) {
 					return policy.Decision{Rule: "default"}
 				}
 			})
-			var yms []*yamux.Session
-			for range sessions {
-				yms = append(yms, rawSessionAs(t, h.env, idOther))
-			}
 			if tc.name == "peer allowed nothing" {
-				st, err := yms[0].OpenStream()
+				ym := rawSessionAs(t, h.env, idOther)
+				st, err := ym.OpenStream()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -124,8 +128,17 @@ func TestHeaderlessStreamsCannotStarveCallers(t *testing.T) {
 				if r, err := ReadReply(st); err != nil || r.Code != CodeDenied {
 					t.Fatalf("abuser's stream with a header: reply %v, %v; want DENIED", r.Code, err)
 				}
+				st.Close() // a well-behaved caller finishes a refused stream: its session stays
+				time.Sleep(refusedLinger + 300*time.Millisecond)
+				if ym.IsClosed() {
+					t.Fatal("the session of a caller that finished its refused stream was closed")
+				}
 			}
 			for round := 1; round <= 2; round++ {
+				var yms []*yamux.Session
+				for range sessions {
+					yms = append(yms, rawSessionAs(t, h.env, idOther))
+				}
 				var flood []*silentStream
 				for _, ym := range yms {
 					for range perSess {
@@ -186,6 +199,16 @@ func TestHeaderlessStreamsCannotStarveCallers(t *testing.T) {
 					n, total := h.server.cfg.limits.pending.held(idOther)
 					return n == 0 && total == 0
 				})
+				// It never finished the refused streams: its sessions are closed.
+				eventually(t, "the abuser's sessions to be closed", func() bool {
+					for _, ym := range yms {
+						if !ym.IsClosed() {
+							return false
+						}
+					}
+					return true
+				})
+				h.waitLog(t, "peer did not finish a refused stream in time, closing its tunnel", "peer="+idOther)
 			}
 			if n := strings.Count(h.logs.String(), "too many streams awaiting their header from one peer"); n > 2 {
 				t.Fatalf("the pending-quota refusal was logged %d times in two floods, want once per flood", n)

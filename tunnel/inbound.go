@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strconv"
@@ -194,6 +195,7 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 		st.SetWriteDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
 		st.Write(buf)
 		st.Close()
+		t.awaitRefusedFIN(s, st)
 	}
 	// A session's streams are bounded before anything is read. The
 	// caller moves on to another endpoint.
@@ -348,4 +350,28 @@ func serverConfigRecordingID(cfg *tls.Config) (*tls.Config, *string) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// refusedLinger is how long a refused stream waits for the caller's FIN.
+// A variable for tests; resetLinger otherwise.
+var refusedLinger = resetLinger
+
+// awaitRefusedFIN waits, discarding what arrives, for the caller to finish
+// a stream we refused (and half-closed). yamux v0.1.2 cannot reset one
+// stream and frees it only once both sides closed, with its receive
+// window granted, so a caller that never sends FIN would keep it, and up
+// to a window of buffered bytes, for the life of the session. Every
+// ztunnel agent closes a refused stream at once; a peer that has not
+// within refusedLinger breaks the protocol, and its session is closed.
+// The stream's slots (per session, pending) are held while it waits.
+func (t *Tunnel) awaitRefusedFIN(s *session, st *yamux.Stream) {
+	st.SetReadDeadline(time.Now().Add(refusedLinger))
+	_, err := io.Copy(io.Discard, st)
+	if err == nil || s.ym.IsClosed() {
+		return
+	}
+	n := t.reg.onSession(s)
+	t.inLog.Warn("peer did not finish a refused stream in time, closing its tunnel",
+		"peer", s.source, "target", s.target, "address", s.addr, "linger", refusedLinger, "streams", n)
+	s.closeWith(EndRefused)
 }
