@@ -52,13 +52,13 @@
 //     listener; one more is reset.
 //   - MaxStreams, 4096, and StreamWindow, 1 MiB: the memory held in stream
 //     receive buffers. A stream buffers at most StreamWindow bytes its
-//     reader has not taken (yamux's window starts at 256 KiB and grows to
-//     StreamWindow only while the reader keeps up), and at most MaxStreams
+//     reader has not taken (yamux v0.1.2 grants the whole StreamWindow when
+//     a stream opens, in its SYN or ACK), and at most MaxStreams
 //     streams are open across all sessions in both directions (inbound
 //     ones once their header is read and allowed, inbound control streams
 //     included), so the bound is MaxStreams x StreamWindow (4 GiB by
-//     default, reached only if every stream's reader stalls after reading
-//     at full speed), plus one window per outbound session for its control
+//     default, reached only if every stream's reader stalls with a full
+//     window), plus one window per outbound session for its control
 //     stream, which carries a few bytes per reset. Past MaxStreams an
 //     inbound stream is answered OVERLOADED after its header (logged, and
 //     in the access log as refused) and an app connection is reset.

@@ -29,9 +29,10 @@ const (
 	// The maximum receive window per stream is Config.StreamWindow
 	// (default 1 MiB, within minStreamWindow..maxStreamWindow). yamux's
 	// 256 KiB default caps one stream at window/RTT. Memory bound: a stream
-	// whose reader stalls buffers at most one window (the window only grows
-	// past 256 KiB as the reader keeps up), and Config.MaxStreams caps the
-	// streams, so stream buffers hold at most MaxStreams x StreamWindow.
+	// whose reader stalls buffers at most one window (v0.1.2 grants the
+	// whole window when the stream opens, not gradually), and
+	// Config.MaxStreams caps the streams, so stream buffers hold at most
+	// MaxStreams x StreamWindow.
 
 	// yamuxStreamOpenTimeout: a stream whose SYN is not acknowledged within
 	// 30s closes the session (yamux's rule); our server acknowledges on
