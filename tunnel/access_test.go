@@ -3,6 +3,7 @@ package tunnel
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -109,7 +110,7 @@ func (m *gaugeMetrics) PolicyDecision(d, rule string) {
 func (m *gaugeMetrics) get() (int, int, map[string]int, map[string]int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.streams, m.tunnels, m.bytes, m.decisions
+	return m.streams, m.tunnels, maps.Clone(m.bytes), maps.Clone(m.decisions)
 }
 
 func TestMetricsGaugesAndBytes(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"strings"
 	"testing"
@@ -21,19 +22,30 @@ func TestRecheckCutsStreamDeniedByNewPolicy(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			backend, ended := heldBackend(t)
-			e := newEnv(t, envOpts{backend: backend})
+			m := &gaugeMetrics{bytes: map[string]int{}, decisions: map[string]int{}}
+			e := newEnv(t, envOpts{backend: backend,
+				clientConfig: func(c *Config) { c.Metrics = m }, serverConfig: func(c *Config) { c.Metrics = m }})
 			c := dial(t, e.upstream)
 			buf := make([]byte, 5)
 			if _, err := io.ReadFull(c, buf); err != nil {
 				t.Fatalf("read hello: %v", err)
 			}
 			tun, pol := tc.side(e)
+			_, _, _, decided := m.get()
 			if n := tun.Recheck(); n != 0 {
 				t.Fatalf("Recheck under the same policy cut %d streams, want 0", n)
+			}
+			// A stream is decided when it opens: a recheck that changes
+			// nothing counts no decision.
+			if _, _, _, after := m.get(); !maps.Equal(after, decided) {
+				t.Fatalf("Recheck counted decisions %v, had %v", after, decided)
 			}
 			pol.set(false, "lockdown")
 			if n := tun.Recheck(); n != 1 {
 				t.Fatalf("Recheck cut %d streams, want 1", n)
+			}
+			if _, _, _, after := m.get(); after["deny/lockdown"] != 1 {
+				t.Fatalf("the cut was counted %d times as deny/lockdown, want once", after["deny/lockdown"])
 			}
 			// Both ends see a reset whichever agent cut the stream.
 			if err := readErr(c); !isReset(err) {

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/ztunnel-dev/ztunnel/identity"
+	"github.com/ztunnel-dev/ztunnel/policy"
 )
 
 // Tunnel is the data plane of one agent. Create it with New, bind with
@@ -232,10 +233,14 @@ func (t *Tunnel) Recheck() int {
 		if ls.sess.ym.IsClosed() || (ls.direction == DirOutbound && ls.port == 0) {
 			continue
 		}
-		d := t.authorize(ls.source, ls.target, ls.port)
+		// Asked again without counting a decision or logging audit
+		// matches: a live stream is decided once, when it opens; only a
+		// cut is a new decision.
+		d := t.cfg.Authorize(policy.Request{From: ls.source, To: ls.target, Port: ls.port})
 		if d.Allow {
 			continue
 		}
+		t.metrics.PolicyDecision("deny", d.Rule)
 		if ls.cut(EndPolicyChange) {
 			t.log.Info("stream denied by new policy, reset", "direction", ls.direction,
 				"source", ls.source, "target", ls.target, "port", ls.port, "rule", d.Rule)
