@@ -48,9 +48,13 @@ func unreachableUpstreams(cfg *config.Config, pol *policy.Policy) []string {
 	var out []string
 	for _, w := range cfg.Workloads {
 		for _, u := range w.Upstreams {
-			if !pol.MayAllow(w.ID, u.Target) {
-				out = append(out, fmt.Sprintf("upstream %q of workload %q: the policy denies %s -> %s on every port and at every time",
-					u.Name, w.Name, w.ID, u.Target))
+			if !pol.MayAllow(w.ID, u.Target, u.Port) {
+				on := "on every port"
+				if u.Port != 0 {
+					on = fmt.Sprintf("on port %d", u.Port)
+				}
+				out = append(out, fmt.Sprintf("upstream %q of workload %q: the policy denies %s -> %s %s at every time",
+					u.Name, w.Name, w.ID, u.Target, on))
 			}
 		}
 	}

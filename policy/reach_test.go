@@ -43,23 +43,29 @@ rule "watch" {
 	}
 	for _, tc := range []struct {
 		name, from, to string
+		port           int
 		want           bool
 	}{
-		{"allowed on a port", "spiffe://example.org/ns/prod/sa/web", "spiffe://example.org/ns/prod/sa/api", true},
-		{"allowed in a window", "spiffe://example.org/ns/prod/sa/batch", "spiffe://example.org/ns/prod/sa/api", true},
-		{"denied always", "spiffe://example.org/ns/dev/sa/x", "spiffe://example.org/ns/prod/sa/api", false},
-		{"no allow rule, default deny", "spiffe://example.org/ns/prod/sa/web", "spiffe://example.org/ns/prod/sa/db", false},
-		{"audit allow does not count", "spiffe://example.org/ns/prod/sa/web", "spiffe://example.org/ns/prod/sa/cache", false},
-		{"typo in the target", "spiffe://example.org/ns/prod/sa/web", "spiffe://example.org/ns/prod/sa/apl", false},
-		{"invalid ID", "web", "spiffe://example.org/ns/prod/sa/api", false},
+		{"allowed on a port", "spiffe://example.org/ns/prod/sa/web", "spiffe://example.org/ns/prod/sa/api", 0, true},
+		{"allowed in a window", "spiffe://example.org/ns/prod/sa/batch", "spiffe://example.org/ns/prod/sa/api", 0, true},
+		{"denied always", "spiffe://example.org/ns/dev/sa/x", "spiffe://example.org/ns/prod/sa/api", 0, false},
+		{"no allow rule, default deny", "spiffe://example.org/ns/prod/sa/web", "spiffe://example.org/ns/prod/sa/db", 0, false},
+		{"audit allow does not count", "spiffe://example.org/ns/prod/sa/web", "spiffe://example.org/ns/prod/sa/cache", 0, false},
+		{"typo in the target", "spiffe://example.org/ns/prod/sa/web", "spiffe://example.org/ns/prod/sa/apl", 0, false},
+		{"invalid ID", "web", "spiffe://example.org/ns/prod/sa/api", 0, false},
+		{"allowed port", "spiffe://example.org/ns/prod/sa/web", "spiffe://example.org/ns/prod/sa/api", 8443, true},
+		{"port no rule allows", "spiffe://example.org/ns/prod/sa/web", "spiffe://example.org/ns/prod/sa/api", 9000, false},
+		{"port denied by a port rule", "spiffe://example.org/ns/prod/sa/web", "spiffe://example.org/ns/prod/sa/db", 5432, false},
+		{"any port of a rule without ports", "spiffe://example.org/ns/prod/sa/batch", "spiffe://example.org/ns/prod/sa/api", 7, true},
+		{"denied on every port", "spiffe://example.org/ns/dev/sa/x", "spiffe://example.org/ns/prod/sa/api", 8443, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := p.MayAllow(tc.from, tc.to); got != tc.want {
+			if got := p.MayAllow(tc.from, tc.to, tc.port); got != tc.want {
 				t.Fatalf("MayAllow = %v, want %v", got, tc.want)
 			}
 		})
 	}
-	if !mustParse(t, `default = "allow"`).MayAllow("spiffe://a.org/x", "spiffe://a.org/y") {
+	if !mustParse(t, `default = "allow"`).MayAllow("spiffe://a.org/x", "spiffe://a.org/y", 0) {
 		t.Fatal("default allow: MayAllow must be true")
 	}
 }
