@@ -119,7 +119,7 @@ func (s *Server) Start() error {
 	}
 	ln, err := net.Listen(network, addr)
 	if err != nil {
-		return fmt.Errorf("admin: listen %s: %w", addr, err)
+		return &ListenError{Addr: addr, Err: err}
 	}
 	if network == "unix" {
 		_ = os.Chmod(addr, 0o660)
@@ -129,7 +129,7 @@ func (s *Server) Start() error {
 		mln, err := net.Listen("tcp", s.cfg.MetricsListen)
 		if err != nil {
 			ln.Close()
-			return fmt.Errorf("admin: metrics listen %s: %w", s.cfg.MetricsListen, err)
+			return &ListenError{Metrics: true, Addr: s.cfg.MetricsListen, Err: err}
 		}
 		s.mln = mln
 		go s.serve(s.msrv, mln, "metrics listener")
@@ -252,3 +252,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
 }
+
+// ListenError is a listener Start could not bind.
+type ListenError struct {
+	Metrics bool // the metrics listener, not the API's
+	Addr    string
+	Err     error
+}
+
+func (e *ListenError) Error() string {
+	if e.Metrics {
+		return fmt.Sprintf("admin: metrics listen %s: %v", e.Addr, e.Err)
+	}
+	return fmt.Sprintf("admin: listen %s: %v", e.Addr, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }

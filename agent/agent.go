@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -162,7 +163,7 @@ func (a *Agent) Start(ctx context.Context) error {
 		return err
 	}
 	if err := tun.Start(); err != nil {
-		return err
+		return placeListenError(cfg, err)
 	}
 	a.tun = tun
 
@@ -193,13 +194,16 @@ func (a *Agent) Start(ctx context.Context) error {
 	}
 	if err := adm.Start(); err != nil {
 		a.Close()
-		return err
+		return placeListenError(cfg, err)
 	}
 	a.admin = adm
 
 	if a.gossip != nil {
 		if err := a.gossip.Start(ctx); err != nil {
 			a.Close()
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return listenProblem(cfg, "gossip.listen", cfg.Gossip.Listen, err)
+			}
 			return err
 		}
 		a.wg.Add(1)

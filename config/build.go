@@ -19,6 +19,7 @@ type builder struct {
 	refs     []fileRef
 	warnings []string
 	listens  map[string]listenClaim // canonical listen address -> first user
+	pos      map[string]string      // listen key -> "file:line:col" (Config.Where)
 }
 
 type listenClaim struct {
@@ -249,6 +250,9 @@ func (b *builder) listen(a attrString, key, def string) string {
 // claim records that key listens on addr, reporting a second user of the
 // same address. Port 0 (any free port) never conflicts.
 func (b *builder) claim(addr, key string, rng hcl.Range) {
+	if rng != fileStart {
+		b.pos[key] = fmt.Sprintf("%s:%d:%d", b.file, rng.Start.Line, rng.Start.Column)
+	}
 	if addr == "" || strings.HasSuffix(addr, ":0") {
 		return
 	}

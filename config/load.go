@@ -81,9 +81,10 @@ func parse(filename string, src []byte) (*Config, []fileRef, *problems) {
 		p.add(hcl.Range{}, "cannot make the config file's path absolute: %v", err)
 		return nil, nil, p
 	}
-	b := &builder{p: p, file: filename, dir: filepath.Dir(abs), listens: map[string]listenClaim{}}
+	b := &builder{p: p, file: filename, dir: filepath.Dir(abs), listens: map[string]listenClaim{}, pos: map[string]string{}}
 	c := b.build(&fc)
 	c.File = abs
+	c.positions = b.pos
 	return c, b.refs, p
 }
 

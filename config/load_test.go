@@ -229,6 +229,7 @@ func TestParseDefaults(t *testing.T) {
 			DialTimeout: 5 * time.Second, BackendDialTimeout: 5 * time.Second,
 		},
 		Admin:     Admin{Listen: "127.0.0.1:15000"},
+		positions: map[string]string{}, // every listen address is a default
 		Workloads: []Workload{},
 		Peers:     []Peer{},
 		Warnings: []string{

@@ -64,8 +64,8 @@ func assertRoundTrip(t testing.TB, c *Config) {
 		t.Fatalf("printed config does not parse:\n%v\n%s", err, out.Bytes())
 	}
 	want := *c
-	want.File, want.Warnings = "", nil
-	back.File, back.Warnings = "", nil
+	want.File, want.Warnings, want.positions = "", nil, nil
+	back.File, back.Warnings, back.positions = "", nil, nil
 	if !reflect.DeepEqual(back, &want) {
 		t.Errorf("round trip changed the config:\n got %+v\nwant %+v", back, &want)
 	}

@@ -28,6 +28,10 @@ type Config struct {
 	Workloads []Workload
 	Peers     []Peer
 
+	// positions: where each listen address is set ("file:line:col"), for
+	// Where.
+	positions map[string]string
+
 	// Warnings are problems that do not stop the agent (for example a
 	// private key readable by others). The agent logs each one at start.
 	Warnings []string
@@ -127,4 +131,14 @@ type Peer struct {
 	Name      string
 	Address   string   // tunnel host:port
 	Workloads []string // SPIFFE IDs served there
+}
+
+// Where returns where key (a listen key such as "tunnel.listen" or
+// "workload.web.upstream.api.listen") is set, as "file:line:col", or the
+// file's path when the key holds its default.
+func (c *Config) Where(key string) string {
+	if p, ok := c.positions[key]; ok {
+		return p
+	}
+	return c.File
 }

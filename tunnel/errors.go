@@ -1,6 +1,9 @@
 package tunnel
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrBadHeader means a stream header could not be parsed.
 var ErrBadHeader = errors.New("tunnel: bad stream header")
@@ -49,3 +52,21 @@ func (e *RefusedError) Error() string {
 
 // Is makes errors.Is(err, ErrRefused) true for every *RefusedError.
 func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
+
+// ListenError is a listener that Start or Update could not bind.
+type ListenError struct {
+	// Upstream is the upstream's name, "" for the tunnel port; Source is
+	// the upstream's workload.
+	Upstream, Source string
+	Addr             string
+	Err              error
+}
+
+func (e *ListenError) Error() string {
+	if e.Upstream == "" {
+		return fmt.Sprintf("tunnel: tunnel port: %v", e.Err)
+	}
+	return fmt.Sprintf("tunnel: upstream %q of workload %s: %v", e.Upstream, e.Source, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }

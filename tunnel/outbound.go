@@ -28,7 +28,7 @@ type upstreamListener struct {
 func (t *Tunnel) listenUpstream(u Upstream) (*upstreamListener, error) {
 	ln, err := net.Listen("tcp", u.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("tunnel: upstream %q of workload %s: %w", u.Name, u.Source, err)
+		return nil, &ListenError{Upstream: u.Name, Source: u.Source, Addr: u.Listen, Err: err}
 	}
 	ul := &upstreamListener{ln: ln, sem: make(chan struct{}, t.cfg.ConnsPerUpstream)}
 	ul.up.Store(&u)

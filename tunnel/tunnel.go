@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -97,7 +96,7 @@ func (t *Tunnel) Start() error {
 	if t.cfg.Listen != "" {
 		ln, err := net.Listen("tcp", t.cfg.Listen)
 		if err != nil {
-			return fmt.Errorf("tunnel: tunnel port: %w", err)
+			return &ListenError{Addr: t.cfg.Listen, Err: err}
 		}
 		t.ln = ln
 	}

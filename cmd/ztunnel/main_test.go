@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -190,24 +191,40 @@ test "web reaches api" {
 	}
 }
 
-// TestAgentListenInUse: a taken port fails the start with exit 1 and names
-// the address.
+// TestAgentListenInUse: a taken port fails the start with exit 1 and one
+// sentence naming the config key, where it is set, and the address.
 func TestAgentListenInUse(t *testing.T) {
-	dir := pkiDir(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	taken := ln.Addr().String()
-	writeTestFile(t, filepath.Join(dir, "policy.hcl"), `default = "deny"`)
-	cfg := filepath.Join(dir, "agent.hcl")
-	writeTestFile(t, cfg, strings.NewReplacer(
-		`listen    = "127.0.0.1:15008"`, `listen = "127.0.0.1:0"`,
-		`listen = "127.0.0.1:9001"`, `listen = "`+taken+`"`,
-	).Replace(cliConfig)+"\nadmin {\n  listen = \"127.0.0.1:0\"\n}\n")
-	code, _, errOut := runCmd("agent", "--config", cfg)
-	if code != 1 || !strings.Contains(errOut, taken) || !strings.Contains(errOut, "address already in use") {
-		t.Fatalf("exit %d\n%s", code, errOut)
+	for _, key := range []string{"tunnel.listen", "workload.web.upstream.api.listen", "admin.listen"} {
+		t.Run(key, func(t *testing.T) {
+			dir := pkiDir(t)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			taken := ln.Addr().String()
+			addr := map[string]string{"tunnel.listen": "127.0.0.1:0", "workload.web.upstream.api.listen": "127.0.0.1:0", "admin.listen": "127.0.0.1:0"}
+			addr[key] = taken
+			writeTestFile(t, filepath.Join(dir, "policy.hcl"), `default = "deny"`)
+			cfg := filepath.Join(dir, "agent.hcl")
+			text := strings.NewReplacer(
+				`listen    = "127.0.0.1:15008"`, `listen = "`+addr["tunnel.listen"]+`"`,
+				`listen = "127.0.0.1:9001"`, `listen = "`+addr["workload.web.upstream.api.listen"]+`"`,
+			).Replace(cliConfig) + "\nadmin {\n  listen = \"" + addr["admin.listen"] + "\"\n}\n"
+			writeTestFile(t, cfg, text)
+			// Where the taken address stands in the file: line and column
+			// of its opening quote.
+			line, col := 0, 0
+			for i, l := range strings.Split(text, "\n") {
+				if c := strings.Index(l, `"`+taken+`"`); c >= 0 {
+					line, col = i+1, c+1
+				}
+			}
+			code, _, errOut := runCmd("agent", "--config", cfg)
+			want := fmt.Sprintf("%s:%d:%d: %s: %s is already in use by another program", cfg, line, col, key, taken)
+			if code != 1 || !strings.Contains(errOut, want) {
+				t.Fatalf("exit %d, want 1 and %q in\n%s", code, want, errOut)
+			}
+		})
 	}
 }
