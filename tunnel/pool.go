@@ -183,7 +183,13 @@ func (p *pool) get(ctx context.Context, key poolKey, pins []string) (*session, e
 			ps.sessions = append(ps.sessions, s)
 			delete(p.backoff, key.addr)
 		} else {
-			p.failedLocked(key.addr)
+			// A peer that sent GoAway (or reset) while we confirmed the
+			// tunnel is alive and renewing its certificate: a fresh dial
+			// (the caller retries) gets its new one. Only other failures
+			// put the address in back-off.
+			if !retryOnFreshSession(err) {
+				p.failedLocked(key.addr)
+			}
 			if len(ps.sessions) == 0 {
 				delete(p.peers, key) // no state is kept for peers we never reached
 			}
