@@ -57,7 +57,7 @@ func TestSilentFloodShedByHandshakeTimeout(t *testing.T) {
 		hs, _ := h.serverMetrics.snapshot()
 		n := 0
 		for _, s := range hs {
-			if s == "inbound/failed/other" {
+			if s == "inbound/failed/handshake_timeout" {
 				n++
 			}
 		}

@@ -96,12 +96,12 @@ func TestTunnelPortHostileBytes(t *testing.T) {
 			c := dial(t, addr)
 			c.Write(random)
 			return readErr(c)
-		}, reason: identity.ReasonOther, log: "tunnel handshake refused"},
+		}, reason: ReasonNotTLS, log: "tunnel handshake refused"},
 		{name: "HTTP request", send: func(t *testing.T) error {
 			c := dial(t, addr)
 			c.Write([]byte("GET / HTTP/1.1\r\nHost: payments\r\n\r\n"))
 			return readErr(c)
-		}, reason: identity.ReasonOther, log: "does not look like a TLS handshake"},
+		}, reason: ReasonNotTLS, log: "does not look like a TLS handshake"},
 		{name: "TLS client without a certificate", send: func(t *testing.T) error {
 			return rawTLSDial(t, addr, rawTLSClient())
 		}, reason: identity.ReasonNoCertificate, log: "reason=no_certificate"},
@@ -109,14 +109,14 @@ func TestTunnelPortHostileBytes(t *testing.T) {
 			cfg := rawTLSClient()
 			cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
 			return rawTLSDial(t, addr, cfg)
-		}, reason: identity.ReasonOther, log: "unsupported versions"},
+		}, reason: ReasonTLSVersion, log: "unsupported versions"},
 		{name: "ClientHello then silence", send: func(t *testing.T) error {
 			c := dial(t, addr)
 			// A real ClientHello, then nothing: the handshake timeout ends it.
 			tc := tls.Client(&writeOnly{c}, rawTLSClient())
 			go tc.Handshake()
 			return readErr(c)
-		}, reason: identity.ReasonOther, log: "TLS handshake not finished within 1s"},
+		}, reason: ReasonHandshakeTimeout, log: "TLS handshake not finished within 1s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hs0, _ := h.serverMetrics.snapshot()

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -135,7 +137,7 @@ func (t *Tunnel) handshake(c net.Conn, ip netip.Addr) {
 		peer, err = t.peerID(tc.ConnectionState())
 	}
 	if err != nil {
-		reason := identity.ReasonOf(err)
+		reason := handshakeReason(err)
 		if isTimeout(err) && t.ctx.Err() == nil {
 			// The context and the conn deadline race; name the limit either way.
 			err = fmt.Errorf("tunnel: TLS handshake not finished within %s: %w", t.cfg.HandshakeTimeout, err)
@@ -347,6 +349,37 @@ func serverConfigRecordingID(cfg *tls.Config) (*tls.Config, *string) {
 }
 
 // isTimeout reports whether err is a deadline: the context's or a conn's.
+// Reasons of failed inbound handshakes that are not about a certificate
+// (those carry identity's reasons), so that a flood of junk, of stalled
+// handshakes or of old clients shows in ztunnel_handshakes_total by kind.
+const (
+	ReasonNotTLS           identity.Reason = "not_tls"           // the first bytes are not a TLS handshake
+	ReasonTLSVersion       identity.Reason = "tls_version"       // the client offers no TLS 1.3
+	ReasonHandshakeTimeout identity.Reason = "handshake_timeout" // not finished within HandshakeTimeout
+	ReasonClosed           identity.Reason = "closed"            // the client closed or reset mid-handshake
+)
+
+// handshakeReason labels a failed inbound handshake.
+func handshakeReason(err error) identity.Reason {
+	if r := identity.ReasonOf(err); r != identity.ReasonOther {
+		return r
+	}
+	var rh tls.RecordHeaderError
+	switch {
+	case isTimeout(err):
+		return ReasonHandshakeTimeout
+	case errors.As(err, &rh):
+		return ReasonNotTLS
+	case strings.Contains(err.Error(), "unsupported versions"):
+		// crypto/tls has no typed error for it: "tls: client offered only
+		// unsupported versions: [303]".
+		return ReasonTLSVersion
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		return ReasonClosed
+	}
+	return identity.ReasonOther
+}
+
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())

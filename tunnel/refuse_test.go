@@ -53,7 +53,7 @@ func TestHandshakeTimeoutClosesSilentConn(t *testing.T) {
 	}
 	eventually(t, "the failed handshake to be counted", func() bool {
 		hs, _ := e.serverMetrics.snapshot()
-		return slices.Equal(hs, []string{"inbound/failed/other"})
+		return slices.Equal(hs, []string{"inbound/failed/handshake_timeout"})
 	})
 }
 
