@@ -147,3 +147,39 @@ func TestMetricsGaugesAndBytes(t *testing.T) {
 		return ct == 0 && st == 0
 	})
 }
+
+// TestAccessLogPolicyCut: a live stream cut by a new policy is logged with
+// end policy_change by the agent that cut it, its allowing rule and the
+// rule that denies it now; the other agent sees a reset.
+func TestAccessLogPolicyCut(t *testing.T) {
+	var clientLog, serverLog logBuffer
+	e := newEnv(t, envOpts{
+		backend:      serve(t, echo),
+		clientConfig: func(c *Config) { c.Logger = jsonLogger(&clientLog) },
+		serverConfig: func(c *Config) { c.Logger = jsonLogger(&serverLog) },
+	})
+	c := dial(t, e.upstream)
+	roundTrip(t, c, "hello")
+	e.serverPol.set(false, "lockdown")
+	if n := e.server.Recheck(); n != 1 {
+		t.Fatalf("Recheck cut %d streams, want 1", n)
+	}
+	if err := readErr(c); !isReset(err) {
+		t.Fatalf("app read ended with %v, want a reset", err)
+	}
+	eventually(t, "both access lines", func() bool {
+		return strings.Count(clientLog.String(), `"@module":"access"`) == 1 &&
+			strings.Count(serverLog.String(), `"@module":"access"`) == 1
+	})
+	srv := accessLines(t, &serverLog)[0]
+	if srv["end"] != EndPolicyChange || srv["rule"] != "allow-all" || srv["cut_rule"] != "lockdown" {
+		t.Fatalf("callee access line %v: want end policy_change, rule allow-all, cut_rule lockdown", srv)
+	}
+	cli := accessLines(t, &clientLog)[0]
+	if cli["end"] != EndReset {
+		t.Fatalf("caller access line %v: want end reset", cli)
+	}
+	if _, ok := cli["cut_rule"]; ok {
+		t.Fatalf("caller access line %v names a cut_rule it did not apply", cli)
+	}
+}

@@ -318,9 +318,14 @@ func (t *Tunnel) runStream(ls *liveStream) {
 	t.reg.remove(ls)
 	ls.sess.removeLive(ls)
 	t.metrics.ActiveStreams(ls.direction, -1)
-	t.access.Info("stream", "direction", ls.direction, "source", ls.source, "target", ls.target,
+	args := []any{"direction", ls.direction, "source", ls.source, "target", ls.target,
 		"port", ls.port, "rule", ls.rule, "bytes_out", ls.bytesOut.Load(), "bytes_in", ls.bytesIn.Load(),
-		"duration", time.Since(ls.start), "end", end)
+		"duration", time.Since(ls.start), "end", end}
+	if r := ls.cutRule.Load(); r != nil {
+		// rule allowed the stream; cut_rule is the rule that denies it now.
+		args = append(args, "cut_rule", *r)
+	}
+	t.access.Info("stream", args...)
 }
 
 func (t *Tunnel) logAccessRefused(dir, source, target string, port int, rule, end string) {

@@ -39,8 +39,9 @@ type liveStream struct {
 	bytesOut atomic.Int64 // local -> tunnel
 	bytesIn  atomic.Int64 // tunnel -> local
 	cutWhy   atomic.Pointer[string]
-	ended    sync.Once   // endLocal/endRemote act once
-	drain    atomic.Bool // we sent RESET: drain until the peer's FIN
+	cutRule  atomic.Pointer[string] // the rule whose deny cut it (Recheck), nil otherwise
+	ended    sync.Once              // endLocal/endRemote act once
+	drain    atomic.Bool            // we sent RESET: drain until the peer's FIN
 }
 
 // cut ends the stream for why (one of the End constants) unless it was

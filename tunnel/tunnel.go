@@ -240,6 +240,7 @@ func (t *Tunnel) Recheck() int {
 			continue
 		}
 		t.metrics.PolicyDecision("deny", d.Rule)
+		ls.cutRule.Store(&d.Rule)
 		if ls.cut(EndPolicyChange) {
 			t.log.Info("stream denied by new policy, reset", "direction", ls.direction,
 				"source", ls.source, "target", ls.target, "port", ls.port, "rule", d.Rule)
