@@ -1,7 +1,6 @@
 package tunnel
 
 import (
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -10,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/yamux"
 
-	"github.com/ztunnel-dev/ztunnel/identity/identitytest"
 	"github.com/ztunnel-dev/ztunnel/policy"
 )
 
@@ -22,21 +19,7 @@ import (
 // hand.
 func rawSessionAs(t *testing.T, e *env, id string) *yamux.Session {
 	t.Helper()
-	store := newStore(t, e.ca, []*identitytest.CA{e.ca}, id)
-	cfg, err := store.ClientConfig(id, idPay, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := tls.Dial("tcp", e.server.Addr().String(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ym, err := yamux.Client(c, yamuxConfig(hclog.NewNullLogger(), DefaultConfig().StreamWindow))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ym.Close() })
-	return ym
+	return rawSessionFrom(t, e, id, idPay)
 }
 
 // silentStream is a stream opened without a header, and the reply it got.

@@ -18,8 +18,14 @@ import (
 // session, for tests that speak the stream protocol by hand.
 func rawSession(t *testing.T, e *env, target string) *yamux.Session {
 	t.Helper()
-	store := newStore(t, e.ca, []*identitytest.CA{e.ca}, idFront)
-	cfg, err := store.ClientConfig(idFront, target, nil)
+	return rawSessionFrom(t, e, idFront, target)
+}
+
+// rawSessionFrom is rawSession as workload source (a certificate of e's CA).
+func rawSessionFrom(t *testing.T, e *env, source, target string) *yamux.Session {
+	t.Helper()
+	store := newStore(t, e.ca, []*identitytest.CA{e.ca}, source)
+	cfg, err := store.ClientConfig(source, target, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
