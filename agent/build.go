@@ -50,6 +50,8 @@ func tunnelConfig(cfg *config.Config) tunnel.Config {
 	tc.SessionsPerPeer = cfg.Tunnel.SessionsPerPeer
 	tc.ConnsPerUpstream = cfg.Tunnel.ConnsPerUpstream
 	tc.MaxStreams = cfg.Tunnel.MaxStreams
+	tc.HandshakesPerIP = cfg.Tunnel.HandshakesPerIP
+	tc.PendingPerPeer = cfg.Tunnel.PendingPerPeer
 	tc.StreamWindow = cfg.Tunnel.StreamWindow
 	tc.DialTimeout = cfg.Tunnel.DialTimeout
 	tc.BackendDialTimeout = cfg.Tunnel.BackendDialTimeout

@@ -116,6 +116,9 @@ func (b *builder) tunnel(ft *fileTunnel) Tunnel {
 	t.SessionsPerPeer = b.limit(ft.SessionsPerPeer, "tunnel.sessions_per_peer", DefaultSessionsPerPeer)
 	t.ConnsPerUpstream = b.limit(ft.ConnsPerUpstream, "tunnel.conns_per_upstream", DefaultConnsPerUpstream)
 	t.MaxStreams = b.limit(ft.MaxStreams, "tunnel.max_streams", DefaultMaxStreams)
+	t.HandshakesPerIP = b.limit(ft.HandshakesPerIP, "tunnel.max_handshakes_per_ip", max(1, t.MaxHandshakes/4))
+	t.PendingPerPeer = b.limit(ft.PendingPerPeer, "tunnel.pending_streams_per_peer",
+		min(2*t.StreamsPerSession, max(1, t.MaxStreams/4)))
 	t.StreamWindow = DefaultStreamWindow
 	if w := ft.StreamWindow; w.Set {
 		t.StreamWindow = w.Value

@@ -22,6 +22,13 @@
 //     both directions; tunnel.stream_window (1048576 bytes): the largest
 //     receive window of one stream, 256 KiB to 64 MiB. Together they bound
 //     the memory held in stream buffers: max_streams x stream_window.
+//   - tunnel.max_handshakes_per_ip (max_handshakes/4, at least 1): inbound
+//     handshakes in progress from one source IP, so that one host's silent
+//     connections cannot take every slot (raise it for many peers behind
+//     one NAT address); tunnel.pending_streams_per_peer (min(2 x
+//     streams_per_session, max_streams/4)): one peer's inbound streams that
+//     have not sent their header yet, so that one identity cannot take the
+//     pending bound (max_streams) that all peers share.
 //   - tunnel.dial_timeout ("5s"): TCP dial plus TLS handshake to a peer;
 //     tunnel.backend_dial_timeout ("5s"): dial of a local backend.
 //   - admin.pprof (false): serve /debug/pprof/ on the admin listener.

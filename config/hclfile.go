@@ -43,14 +43,16 @@ type fileTunnel struct {
 	HandshakeTimeout attrString `hcl:"handshake_timeout"`
 
 	// Extensions to DESIGN §5: data-plane limits and dial timeouts.
-	MaxHandshakes      attrInt    `hcl:"max_handshakes"`       // concurrent inbound TLS handshakes, default 256
-	StreamsPerSession  attrInt    `hcl:"streams_per_session"`  // open streams per outbound session, default 512
-	SessionsPerPeer    attrInt    `hcl:"sessions_per_peer"`    // outbound sessions per (source, target, peer), default 8
-	ConnsPerUpstream   attrInt    `hcl:"conns_per_upstream"`   // connections per upstream listener, default 4096
-	MaxStreams         attrInt    `hcl:"max_streams"`          // open streams across all sessions, default 4096
-	StreamWindow       attrInt    `hcl:"stream_window"`        // per-stream receive window in bytes, default 1 MiB
-	DialTimeout        attrString `hcl:"dial_timeout"`         // TCP dial + TLS handshake to a peer, default "5s"
-	BackendDialTimeout attrString `hcl:"backend_dial_timeout"` // dial of a local backend, default "5s"
+	MaxHandshakes      attrInt    `hcl:"max_handshakes"`           // concurrent inbound TLS handshakes, default 256
+	StreamsPerSession  attrInt    `hcl:"streams_per_session"`      // open streams per outbound session, default 512
+	SessionsPerPeer    attrInt    `hcl:"sessions_per_peer"`        // outbound sessions per (source, target, peer), default 8
+	ConnsPerUpstream   attrInt    `hcl:"conns_per_upstream"`       // connections per upstream listener, default 4096
+	MaxStreams         attrInt    `hcl:"max_streams"`              // open streams across all sessions, default 4096
+	HandshakesPerIP    attrInt    `hcl:"max_handshakes_per_ip"`    // inbound handshakes in progress from one source IP, default max_handshakes/4
+	PendingPerPeer     attrInt    `hcl:"pending_streams_per_peer"` // one peer's inbound streams awaiting their header, default min(2 x streams_per_session, max_streams/4)
+	StreamWindow       attrInt    `hcl:"stream_window"`            // per-stream receive window in bytes, default 1 MiB
+	DialTimeout        attrString `hcl:"dial_timeout"`             // TCP dial + TLS handshake to a peer, default "5s"
+	BackendDialTimeout attrString `hcl:"backend_dial_timeout"`     // dial of a local backend, default "5s"
 }
 
 type fileGossip struct {

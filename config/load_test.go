@@ -225,7 +225,7 @@ func TestParseDefaults(t *testing.T) {
 		Tunnel: Tunnel{
 			Listen: "0.0.0.0:15008", Advertise: "192.0.2.7:15008", HandshakeTimeout: 10 * time.Second,
 			MaxHandshakes: 256, StreamsPerSession: 512, SessionsPerPeer: 8, ConnsPerUpstream: 4096,
-			MaxStreams: 4096, StreamWindow: 1 << 20,
+			MaxStreams: 4096, StreamWindow: 1 << 20, HandshakesPerIP: 64, PendingPerPeer: 1024,
 			DialTimeout: 5 * time.Second, BackendDialTimeout: 5 * time.Second,
 		},
 		Admin:     Admin{Listen: "127.0.0.1:15000"},

@@ -137,6 +137,12 @@ func TestParseMistakes(t *testing.T) {
 		{"limit zero", base + "tunnel {\n  streams_per_session = 0\n}\n", []string{
 			`a.hcl:6:25: tunnel.streams_per_session: 0 is out of range; expected a number from 1 to 1048576`,
 		}},
+		{"per-IP handshakes zero", base + "tunnel {\n  max_handshakes_per_ip = 0\n}\n", []string{
+			`a.hcl:6:27: tunnel.max_handshakes_per_ip: 0 is out of range; expected a number from 1 to 1048576`,
+		}},
+		{"pending per peer negative", base + "tunnel {\n  pending_streams_per_peer = -5\n}\n", []string{
+			`a.hcl:6:30: tunnel.pending_streams_per_peer: -5 is out of range; expected a number from 1 to 1048576`,
+		}},
 		{"limit too big", base + "tunnel {\n  conns_per_upstream = 2000000\n}\n", []string{
 			`a.hcl:6:24: tunnel.conns_per_upstream: 2000000 is out of range; expected a number from 1 to 1048576`,
 		}},
@@ -307,6 +313,10 @@ func TestParseNormalizes(t *testing.T) {
 		{"admin IPv6 loopback", "admin {\n  listen = \"[::1]:15000\"\n}\n", func(c *Config) any { return c.Admin.Listen }, "[::1]:15000"},
 		{"DNS name join", "gossip {\n  key_file = \"/k\"\n  join = [\"Gossip.example.org:7946\"]\n}\n", func(c *Config) any { return c.Gossip.Join }, []string{"Gossip.example.org:7946"}},
 		{"number as string", "tunnel {\n  max_handshakes = \"12\"\n}\n", func(c *Config) any { return c.Tunnel.MaxHandshakes }, 12},
+		{"per-IP share follows max_handshakes", "tunnel {\n  max_handshakes = 8\n}\n", func(c *Config) any { return c.Tunnel.HandshakesPerIP }, 2},
+		{"per-IP share set", "tunnel {\n  max_handshakes = 8\n  max_handshakes_per_ip = 8\n}\n", func(c *Config) any { return c.Tunnel.HandshakesPerIP }, 8},
+		{"pending quota follows max_streams", "tunnel {\n  max_streams = 40\n}\n", func(c *Config) any { return c.Tunnel.PendingPerPeer }, 10},
+		{"pending quota follows streams_per_session", "tunnel {\n  streams_per_session = 3\n}\n", func(c *Config) any { return c.Tunnel.PendingPerPeer }, 6},
 		{"null is unset", "log_level = null\n", func(c *Config) any { return c.LogLevel }, "info"},
 		{"duration normalized", "shutdown_timeout = \"1h0m90s\"\n", func(c *Config) any { return c.ShutdownTimeout.String() }, "1h1m30s"},
 		{"port 0 listens never conflict", wlOK + "  upstream \"a\" {\n    listen = \"127.0.0.1:0\"\n    target = \"spiffe://example.org/x\"\n  }\n  upstream \"b\" {\n    listen = \"127.0.0.1:0\"\n    target = \"spiffe://example.org/y\"\n  }\n}\n", func(c *Config) any { return len(c.Workloads[0].Upstreams) }, 2},

@@ -39,6 +39,8 @@ func Print(w io.Writer, c *Config) error {
 	setInt(tun, "sessions_per_peer", c.Tunnel.SessionsPerPeer)
 	setInt(tun, "conns_per_upstream", c.Tunnel.ConnsPerUpstream)
 	setInt(tun, "max_streams", c.Tunnel.MaxStreams)
+	setInt(tun, "max_handshakes_per_ip", c.Tunnel.HandshakesPerIP)
+	setInt(tun, "pending_streams_per_peer", c.Tunnel.PendingPerPeer)
 	setInt(tun, "stream_window", c.Tunnel.StreamWindow)
 	setDuration(tun, "dial_timeout", c.Tunnel.DialTimeout)
 	setDuration(tun, "backend_dial_timeout", c.Tunnel.BackendDialTimeout)

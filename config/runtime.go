@@ -60,6 +60,8 @@ type Tunnel struct {
 	SessionsPerPeer    int           // outbound sessions per (source, target, peer); default 8
 	ConnsPerUpstream   int           // accepted connections per upstream listener; default 4096
 	MaxStreams         int           // open streams across all sessions, both directions; default 4096
+	HandshakesPerIP    int           // inbound handshakes in progress from one source IP; default MaxHandshakes/4 (at least 1)
+	PendingPerPeer     int           // one peer's inbound streams awaiting their header; default min(2 x StreamsPerSession, MaxStreams/4)
 	StreamWindow       int           // per-stream receive window, bytes; default 1 MiB (memory bound: MaxStreams x StreamWindow)
 	DialTimeout        time.Duration // TCP dial + TLS handshake to a peer; default 5s
 	BackendDialTimeout time.Duration // dial of a local backend; default 5s

@@ -85,7 +85,13 @@ type Config struct {
 	// the most a stream whose reader stalls can buffer; 1 MiB, at least
 	// 256 KiB (yamux's initial window). It also caps one stream's
 	// throughput at StreamWindow / RTT (1 MiB: 1 Gbit/s at 8 ms).
-	StreamWindow       int
+	StreamWindow int
+	// HandshakesPerIP bounds the inbound handshakes in progress from one
+	// source IP; MaxHandshakes/4 (at least 1).
+	HandshakesPerIP int
+	// PendingPerPeer bounds one peer's (SPIFFE ID's) inbound streams whose
+	// header is not read yet; min(2 x StreamsPerSession, MaxStreams/4).
+	PendingPerPeer     int
 	DialTimeout        time.Duration // TCP + TLS + tunnel confirmation to a peer; 5s
 	BackendDialTimeout time.Duration // dial of a local backend; 5s
 
@@ -174,6 +180,7 @@ func (c *Config) Validate() error {
 		{"max handshakes", c.MaxHandshakes}, {"streams per session", c.StreamsPerSession},
 		{"sessions per peer", c.SessionsPerPeer}, {"conns per upstream", c.ConnsPerUpstream},
 		{"max streams", c.MaxStreams}, {"stream window", c.StreamWindow},
+		{"handshakes per IP", c.HandshakesPerIP}, {"pending streams per peer", c.PendingPerPeer},
 	} {
 		if l.v < 0 {
 			add("%s %d is negative", l.name, l.v)

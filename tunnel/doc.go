@@ -25,8 +25,8 @@
 //     stream's header, must finish within it; silent connections and
 //     silent streams are shed by it.
 //   - MaxHandshakes, 256: inbound TLS handshakes in progress at once, at
-//     most a quarter of them (max(1, MaxHandshakes/4), 64) from one source
-//     IP, so that one host's silent connections cannot stop every new
+//     most HandshakesPerIP of them (default a quarter, max(1,
+//     MaxHandshakes/4), 64) from one source IP, so that one host's silent connections cannot stop every new
 //     tunnel; one more connection is closed at accept (metric result
 //     "overloaded"). Past the per-IP share the log line names the IP, at
 //     most once a second with the count of the unlogged ones.
@@ -36,8 +36,8 @@
 //   - Streams awaiting their header: an inbound stream takes a MaxStreams
 //     slot only once its header is read and policy allowed it (before the
 //     backend dial). Until then it counts against its peer's pending quota
-//     (per SPIFFE ID over all its sessions: min(2 x StreamsPerSession,
-//     MaxStreams/4), 1024) and a pending bound shared by all peers
+//     (PendingPerPeer, per SPIFFE ID over all its sessions; default
+//     min(2 x StreamsPerSession, MaxStreams/4), 1024) and a pending bound shared by all peers
 //     (MaxStreams, 4096). Past either, the peer's new streams are answered
 //     OVERLOADED and the log names the peer and the limit, at most once a
 //     second per peer. A peer that never sends headers, or that policy

@@ -26,7 +26,12 @@ func (t *Tunnel) releaseStream() { t.streams.Add(-1) }
 // handshakesPerIP bounds the inbound handshakes in progress from one source
 // IP: a quarter of MaxHandshakes, so that one host's silent connections
 // cannot take every slot.
-func (c *Config) handshakesPerIP() int { return max(1, c.MaxHandshakes/4) }
+func (c *Config) handshakesPerIP() int {
+	if c.HandshakesPerIP > 0 {
+		return c.HandshakesPerIP
+	}
+	return max(1, c.MaxHandshakes/4)
+}
 
 // maxPending bounds the inbound streams, across all sessions, whose header
 // has not been read yet. They hold no MaxStreams slot, so they need a bound
@@ -38,6 +43,9 @@ func (c *Config) maxPending() int { return c.MaxStreams }
 // (2 x StreamsPerSession), but never more than a quarter of maxPending, so
 // that one identity cannot take the whole pending bound.
 func (c *Config) pendingPerPeer() int {
+	if c.PendingPerPeer > 0 {
+		return c.PendingPerPeer
+	}
 	return min(2*c.StreamsPerSession, max(1, c.maxPending()/4))
 }
 

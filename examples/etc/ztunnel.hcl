@@ -22,11 +22,13 @@ tunnel {
   handshake_timeout = "10s"        # unfinished TLS handshakes are closed after this
   # Limits (defaults shown):
   # max_handshakes       = 256     # concurrent inbound handshakes
+  # max_handshakes_per_ip = 64     #   of them from one source IP (raise for many peers behind one NAT)
   # streams_per_session  = 512     # then another session to the same peer opens
   # sessions_per_peer    = 8
   # conns_per_upstream   = 4096    # accepted local connections per upstream
   # max_streams          = 4096    # open streams, all sessions: memory bound is
   # stream_window        = 1048576 #   max_streams x stream_window (bytes per stream)
+  # pending_streams_per_peer = 1024 # one peer's streams that have not sent their header
   # dial_timeout         = "5s"    # TCP + TLS + tunnel confirmation to a peer
   # backend_dial_timeout = "5s"
 }
