@@ -230,3 +230,19 @@ func TestPrintStatusGolden(t *testing.T) {
 		t.Fatalf("status output differs from %s:\n%s", golden, out.String())
 	}
 }
+
+// TestPrintStatusCapsPeers: a large mesh does not flood the summary.
+func TestPrintStatusCapsPeers(t *testing.T) {
+	var st Status
+	for i := range maxPeersShown + 5 {
+		st.Peers = append(st.Peers, PeerStatus{Name: fmt.Sprintf("host-%03d", i), Address: "10.0.0.1:15008", Source: "gossip", State: "alive"})
+	}
+	var out bytes.Buffer
+	PrintStatus(&out, st)
+	if n := strings.Count(out.String(), " gossip  alive"); n != maxPeersShown {
+		t.Errorf("%d peer rows, want %d", n, maxPeersShown)
+	}
+	if !strings.Contains(out.String(), "peers     35 (0 static, 35 gossip)") || !strings.Contains(out.String(), "... and 5 more") {
+		t.Errorf("summary lacks the count or the rest:\n%s", out.String())
+	}
+}

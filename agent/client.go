@@ -148,6 +148,10 @@ func printRenewals(w io.Writer, wls []WorkloadStatus) {
 	}
 }
 
+// maxPeersShown caps the peers table of `ztunnel status`: a large mesh has
+// hundreds of gossip members, and the summary must stay readable.
+const maxPeersShown = 30
+
 // printPeers prints the static peers and gossip members.
 func printPeers(w io.Writer, peers []PeerStatus) {
 	static := 0
@@ -162,7 +166,16 @@ func printPeers(w io.Writer, peers []PeerStatus) {
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  NAME\tADDRESS\tSOURCE\tSTATE\tWORKLOADS")
-	for _, p := range peers {
+	shown := peers
+	if len(shown) > maxPeersShown {
+		shown = shown[:maxPeersShown]
+	}
+	defer func() {
+		if n := len(peers) - len(shown); n > 0 {
+			fmt.Fprintf(w, "  ... and %d more (ztunnel members, or /v1/status, lists them all)\n", n)
+		}
+	}()
+	for _, p := range shown {
 		wls := "-"
 		switch n := len(p.Workloads); {
 		case n == 1:
