@@ -140,6 +140,7 @@ func (a *Agent) applyConfig(old, cfg *config.Config) (*config.Config, error) {
 		}
 	}
 	if refused != nil {
+		refused = placeListenError(cfg, refused)
 		errs = append(errs, fmt.Errorf("config not applied, the previous one stays in force: %w", refused))
 		return old, errors.Join(errs...)
 	}
