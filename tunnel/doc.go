@@ -68,6 +68,12 @@
 //     256 KiB (2 GiB by default, reached only if every stream moves bulk
 //     data at once), plus one pooled frame-sized buffer per session while
 //     its send loop writes a large frame.
+//   - Idle inbound sessions: a session that carries no stream but its
+//     control stream for 10 minutes (twice the 5 minutes after which a
+//     caller closes its own idle sessions) is closed by the callee, so a
+//     peer cannot pile up idle sessions. A caller whose stream request
+//     meets a session that just died retries it on a fresh session: no
+//     byte of the app is sent before the status.
 //   - Refused streams: an inbound stream refused with a status (any code)
 //     keeps its slots until the caller finishes it (FIN), which every
 //     agent does at once, for at most 5 s (resetLinger); a caller that has

@@ -171,6 +171,7 @@ func (t *Tunnel) handshake(c net.Conn, ip netip.Addr) {
 		s.target = t.exposes.Load().bySNI[cs.ServerName]
 	}
 	s.hsStart = start
+	s.idleSince.Store(time.Now().UnixNano()) // no stream yet
 	t.addSession(s)
 	// A reload during the handshake ran its Recheck before s existed: if
 	// our certificate changed meanwhile, s presented the old one.
@@ -201,14 +202,15 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 	}
 	// A session's streams are bounded before anything is read. The
 	// caller moves on to another endpoint.
+	s.idleSince.Store(0)
 	if n := s.streams.Add(1); int(n) > 2*t.cfg.StreamsPerSession {
-		s.streams.Add(-1)
+		s.inboundStreamDone()
 		t.inLog.Warn("too many streams on one tunnel, stream refused", "peer", s.source, "limit", 2*t.cfg.StreamsPerSession)
 		t.metrics.Stream(DirInbound, s.source, s.target, ResultFailed)
 		refuse(CodeOverloaded, "")
 		return
 	}
-	defer s.streams.Add(-1)
+	defer s.inboundStreamDone()
 	// Until its header is read a stream takes no MaxStreams slot, only a
 	// pending one: per peer (over all its sessions) and in all. A peer
 	// whose streams never send a header, or that policy allows nothing,
@@ -412,4 +414,48 @@ func (t *Tunnel) awaitRefusedFIN(s *session, st *yamux.Stream) {
 	t.inLog.Warn("peer did not finish a refused stream in time, closing its tunnel",
 		"peer", s.source, "target", s.target, "address", s.addr, "linger", refusedLinger, "streams", n)
 	s.closeWith(EndRefused)
+}
+
+// inboundIdleTimeout closes an inbound session that has carried no stream
+// but its control stream for this long. Callers close their own idle
+// sessions after sessionIdleTimeout (half of it), so this only reaps the
+// sessions of a peer that opens them and leaves them idle, which would
+// otherwise each hold a TLS connection and yamux's goroutines and buffers
+// for as long as the peer likes. A variable for tests.
+var inboundIdleTimeout = 2 * sessionIdleTimeout
+
+// inboundStreamDone ends one of an inbound session's streams and notes
+// when only its control stream (if any) is left.
+func (s *session) inboundStreamDone() {
+	n := s.streams.Add(-1)
+	if s.ctrl.Load() != nil {
+		n--
+	}
+	if n <= 0 {
+		s.idleSince.Store(time.Now().UnixNano())
+	}
+}
+
+// sweepInbound closes the inbound sessions idle for longer than
+// inboundIdleTimeout.
+func (t *Tunnel) sweepInbound(now time.Time) {
+	for _, s := range t.sessionList() {
+		if s.direction != DirInbound {
+			continue
+		}
+		since := s.idleSince.Load()
+		if since == 0 || now.Sub(time.Unix(0, since)) < inboundIdleTimeout {
+			continue
+		}
+		left := s.streams.Load()
+		if s.ctrl.Load() != nil {
+			left--
+		}
+		if left > 0 {
+			continue
+		}
+		t.inLog.Debug("closing idle inbound tunnel", "peer", s.source, "target", s.target, "address", s.addr,
+			"idle", now.Sub(time.Unix(0, since)).Round(time.Second))
+		s.closeWith(EndClosed)
+	}
 }

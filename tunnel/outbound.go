@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -224,8 +225,13 @@ func (t *Tunnel) checkQuiet(s *session) error {
 // retryOnFreshSession reports whether a stream request failed only because
 // of the session it was tried on.
 func retryOnFreshSession(err error) bool {
-	return errors.Is(err, yamux.ErrRemoteGoAway) || errors.Is(err, yamux.ErrConnectionReset)
+	return errors.Is(err, yamux.ErrRemoteGoAway) || errors.Is(err, yamux.ErrConnectionReset) ||
+		errors.Is(err, errSessionLost)
 }
+
+// errSessionLost marks a stream request that failed because its session
+// died before the status arrived.
+var errSessionLost = errors.New("tunnel: the session closed under the stream request")
 
 // tryEndpoint gets a session to addr from the pool and requests a stream
 // on it; on failure the session's slot is given back. With failover (other
@@ -258,12 +264,24 @@ func (t *Tunnel) tryEndpoint(u *Upstream, addr string, local net.Conn, failover 
 // requestStream opens a stream on s, sends the header and reads the
 // status. The returned liveStream is known to s's control stream already.
 func (t *Tunnel) requestStream(s *session, u *Upstream, local net.Conn) (*liveStream, error) {
+	// lost marks an error caused by the session itself dying under us (the
+	// peer closed it as idle, restarted, or the connection broke): no byte
+	// of the app has been sent before the status, so the stream may be
+	// retried on a fresh session.
+	lost := func(err error) error {
+		if s.ym.IsClosed() || errors.Is(err, yamux.ErrSessionShutdown) ||
+			errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+			s.draining.Store(true)
+			return fmt.Errorf("%w: %w", errSessionLost, err)
+		}
+		return err
+	}
 	st, err := s.ym.OpenStream()
 	if err != nil {
 		if errors.Is(err, yamux.ErrRemoteGoAway) {
 			s.draining.Store(true)
 		}
-		return nil, fmt.Errorf("tunnel: open stream to %s: %w", s.addr, err)
+		return nil, lost(fmt.Errorf("tunnel: open stream to %s: %w", s.addr, err))
 	}
 	ls := &liveStream{
 		id: t.nextID.Add(1), direction: DirOutbound, source: u.Source, target: u.Target,
@@ -278,12 +296,12 @@ func (t *Tunnel) requestStream(s *session, u *Upstream, local net.Conn) (*liveSt
 	hdr, _ := AppendHeader(nil, Header{Version: WireVersion, Port: uint16(u.Port)})
 	st.SetDeadline(time.Now().Add(t.cfg.HandshakeTimeout))
 	if _, err := st.Write(hdr); err != nil {
-		return fail(fmt.Errorf("tunnel: send stream header to %s: %w", s.addr, err))
+		return fail(lost(fmt.Errorf("tunnel: send stream header to %s: %w", s.addr, err)))
 	}
 	status, err := ReadReply(st)
 	st.SetDeadline(time.Time{})
 	if err != nil {
-		return fail(fmt.Errorf("tunnel: read stream status from %s: %w", s.addr, err))
+		return fail(lost(fmt.Errorf("tunnel: read stream status from %s: %w", s.addr, err)))
 	}
 	if status.Code != CodeOK {
 		return fail(&RefusedError{Code: status.Code, Msg: status.Msg})

@@ -267,6 +267,7 @@ func (p *pool) janitor() {
 			return
 		case now := <-tick.C:
 			p.sweep(now)
+			p.t.sweepInbound(now)
 		}
 	}
 }

@@ -43,6 +43,7 @@ type session struct {
 	// by the pool's mutex for increments) or open on an inbound one.
 	streams atomic.Int32
 	// idleSince is when streams last dropped to 0 (unix ns), 0 = in use.
+	// Inbound, the control stream does not count (inboundStreamDone).
 	idleSince atomic.Int64
 	// draining: no new stream may be opened on it (GoAway sent or received).
 	draining atomic.Bool
