@@ -260,28 +260,26 @@ func (s *Store) Reload() (changed bool, err error) {
 		if err != nil {
 			ws.lastErr = err
 			errs = append(errs, err)
+			// The pair kept from before (the new files are broken, or
+			// unchanged) may be revoked by a CRL that arrived since: it
+			// must stop being presented, as every peer would refuse it,
+			// and the caller cuts its sessions. A pair that loaded was
+			// checked against the same CRLs.
+			if cur := ws.cur.Load(); !cur.Revoked {
+				if rej := ownRevocation(cur, trust, now); rej != nil {
+					marked := *cur
+					marked.Revoked = true
+					ws.cur.Store(&marked)
+					changed = true
+					errs = append(errs, fmt.Errorf("identity: workload %s: its certificate is no longer presented: %s; load a new one", quote(cur.ID), rej.Detail))
+				}
+			}
 			continue
 		}
 		ws.lastErr = nil
 		if c.digest != ws.cur.Load().digest || ws.cur.Load().Revoked {
 			changed = true
 			ws.cur.Store(c)
-		}
-	}
-	// A pair kept from before (the new files are broken, or unchanged) may
-	// be revoked by a CRL that arrived since: it must stop being presented,
-	// as every peer would refuse it, and the caller cuts its sessions.
-	for _, ws := range s.workloads {
-		cur := ws.cur.Load()
-		if cur.Revoked {
-			continue
-		}
-		if rej := ownRevocation(cur, trust, now); rej != nil {
-			marked := *cur
-			marked.Revoked = true
-			ws.cur.Store(&marked)
-			changed = true
-			errs = append(errs, fmt.Errorf("identity: workload %s: its certificate is no longer presented: %s; load a new one", quote(cur.ID), rej.Detail))
 		}
 	}
 	s.lastReload = now
