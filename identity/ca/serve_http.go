@@ -5,12 +5,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -191,19 +190,16 @@ func (s *Server) handleCRL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	// readCRL checks the signature, so a damaged file is never served.
-	if _, err := s.a.readCRL(); err != nil {
-		s.fail(w, r, "crl", refuse(http.StatusInternalServerError, CodeInternal, err))
-		return
-	}
-	data, err := os.ReadFile(filepath.Join(s.cfg.Dir, CRLFile))
+	// readCRL checks the signature, so a damaged file is never served; the
+	// list it checked is the one served (a revoke may rewrite the file).
+	list, err := s.a.readCRL()
 	if err != nil {
-		s.fail(w, r, "crl", refuse(http.StatusInternalServerError, CodeInternal, fmt.Errorf("ca: read CRL: %w", unwrapPath(err))))
+		s.fail(w, r, "crl", refuse(http.StatusInternalServerError, CodeInternal, err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-pem-file")
 	w.WriteHeader(http.StatusOK)
-	w.Write(data)
+	w.Write(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: list.Raw}))
 }
 
 // fail logs a refusal once and sends it as an ErrorResponse. The sentence
