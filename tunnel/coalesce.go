@@ -96,7 +96,7 @@ func (c *coalesceConn) Write(p []byte) (int, error) {
 	}
 	switch body := dataBodyLen(p); {
 	case body == 0:
-		return c.write(p)
+		return c.Conn.Write(p) // a header alone is one small record: one write
 	case body <= maxCoalesceBody || c.cork == nil:
 		c.buf = coalescePool.Get().(*[]byte)
 		*c.buf = append((*c.buf)[:0], p...)

@@ -53,7 +53,7 @@ func (t *Tunnel) serveControl(s *session, st *yamux.Stream, h Header) {
 		return
 	}
 	st.SetWriteDeadline(time.Time{})
-	if s.streams.Load() <= 1 { // only the control stream: idle until a stream comes
+	if s.dataStreams() <= 0 { // only the control stream: idle until a stream comes
 		s.idleSince.Store(time.Now().UnixNano())
 	}
 	t.readControl(s, st)

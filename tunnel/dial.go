@@ -184,16 +184,17 @@ type localCerts interface {
 // revoked: peers would refuse it, so sessions made with it are cut like
 // sessions with a revoked peer.
 func (t *Tunnel) localRevoked(s *session) error {
-	lc, ok := t.cfg.TLS.(localCerts)
-	if !ok {
-		return nil
+	if c := t.ownCert(s.localID()); c != nil && c.Revoked {
+		return fmt.Errorf("%w: %s (serial %s)", identity.ErrOwnCertRevoked, s.localID(), c.Serial)
 	}
-	local := s.source
-	if s.direction == DirInbound {
-		local = s.target
-	}
-	if c := lc.Current(local); c != nil && c.Revoked {
-		return fmt.Errorf("%w: %s (serial %s)", identity.ErrOwnCertRevoked, local, c.Serial)
+	return nil
+}
+
+// ownCert is local workload id's current certificate, nil when the TLS
+// provider does not tell.
+func (t *Tunnel) ownCert(id string) *identity.Certificate {
+	if lc, ok := t.cfg.TLS.(localCerts); ok {
+		return lc.Current(id)
 	}
 	return nil
 }
@@ -201,10 +202,8 @@ func (t *Tunnel) localRevoked(s *session) error {
 // certLoadedAt is when local workload id's current certificate was
 // loaded, zero when the TLS provider does not tell.
 func (t *Tunnel) certLoadedAt(id string) time.Time {
-	if lc, ok := t.cfg.TLS.(localCerts); ok {
-		if c := lc.Current(id); c != nil {
-			return c.LoadedAt()
-		}
+	if c := t.ownCert(id); c != nil {
+		return c.LoadedAt()
 	}
 	return time.Time{}
 }

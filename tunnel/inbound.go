@@ -427,11 +427,8 @@ var inboundIdleTimeout = 2 * sessionIdleTimeout
 // inboundStreamDone ends one of an inbound session's streams and notes
 // when only its control stream (if any) is left.
 func (s *session) inboundStreamDone() {
-	n := s.streams.Add(-1)
-	if s.ctrl.Load() != nil {
-		n--
-	}
-	if n <= 0 {
+	s.streams.Add(-1)
+	if s.dataStreams() <= 0 {
 		s.idleSince.Store(time.Now().UnixNano())
 	}
 }
@@ -447,11 +444,7 @@ func (t *Tunnel) sweepInbound(now time.Time) {
 		if since == 0 || now.Sub(time.Unix(0, since)) < inboundIdleTimeout {
 			continue
 		}
-		left := s.streams.Load()
-		if s.ctrl.Load() != nil {
-			left--
-		}
-		if left > 0 {
+		if s.dataStreams() > 0 {
 			continue
 		}
 		t.inLog.Debug("closing idle inbound tunnel", "peer", s.source, "target", s.target, "address", s.addr,

@@ -172,11 +172,7 @@ func (t *Tunnel) openStream(ul *upstreamListener, u *Upstream, local net.Conn) (
 // expired or is revoked (when the TLS provider tells): every peer would refuse it, and
 // the operator needs to read that it is our certificate, not theirs.
 func (t *Tunnel) checkOwnCert(id string) error {
-	lc, ok := t.cfg.TLS.(localCerts)
-	if !ok {
-		return nil
-	}
-	c := lc.Current(id)
+	c := t.ownCert(id)
 	switch {
 	case c == nil:
 	case c.Revoked:

@@ -101,3 +101,22 @@ func remoteAddr(c net.Conn) string {
 	}
 	return ""
 }
+
+// localID is the local workload of s: the caller when outbound, the
+// callee when inbound.
+func (s *session) localID() string {
+	if s.direction == DirInbound {
+		return s.target
+	}
+	return s.source
+}
+
+// dataStreams counts s's streams other than its control stream (inbound
+// sessions count every stream they serve, the control stream included).
+func (s *session) dataStreams() int32 {
+	n := s.streams.Load()
+	if s.ctrl.Load() != nil {
+		n--
+	}
+	return n
+}

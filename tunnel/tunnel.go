@@ -258,14 +258,10 @@ func (t *Tunnel) Recheck() int {
 // new streams on a fresh session, which gets our new certificate. Open
 // streams finish in both cases.
 func (t *Tunnel) renewIfCertReplaced(s *session) {
-	local := s.source
-	if s.direction == DirInbound {
-		local = s.target
-	}
 	if s.hsStart.IsZero() || s.draining.Load() {
 		return
 	}
-	if loaded := t.certLoadedAt(local); loaded.IsZero() || s.hsStart.After(loaded) {
+	if loaded := t.certLoadedAt(s.localID()); loaded.IsZero() || s.hsStart.After(loaded) {
 		return
 	}
 	s.draining.Store(true)
