@@ -112,8 +112,10 @@ func (t *Tunnel) acceptInbound(ln net.Listener) {
 			perIP.release(ip)
 			c.Close()
 			t.metrics.Handshake(DirInbound, ResultOverloaded, "", 0)
-			t.inLog.Warn("too many handshakes in progress, connection closed",
-				"remote", remoteAddr(c), "limit", t.cfg.MaxHandshakes)
+			if ok, quiet := t.overloadLog.handshakesFull.allow(); ok {
+				t.inLog.Warn("too many handshakes in progress, connection closed",
+					"remote", remoteAddr(c), "limit", t.cfg.MaxHandshakes, "unlogged_since_last", quiet)
+			}
 		}
 	}
 }
@@ -205,7 +207,10 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 	s.idleSince.Store(0)
 	if n := s.streams.Add(1); int(n) > 2*t.cfg.StreamsPerSession {
 		s.inboundStreamDone()
-		t.inLog.Warn("too many streams on one tunnel, stream refused", "peer", s.source, "limit", 2*t.cfg.StreamsPerSession)
+		if ok, quiet := t.overloadLog.sessionFull.allow(); ok {
+			t.inLog.Warn("too many streams on one tunnel, stream refused", "peer", s.source,
+				"limit", 2*t.cfg.StreamsPerSession, "unlogged_since_last", quiet)
+		}
 		t.metrics.Stream(DirInbound, s.source, s.target, ResultFailed)
 		refuse(CodeOverloaded, "")
 		return
@@ -244,7 +249,10 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 	}
 	if h.Flags&FlagControl != 0 {
 		if !t.reserveStream() {
-			t.inLog.Warn("too many streams in all tunnels, control stream refused", "peer", s.source, "limit", t.cfg.MaxStreams)
+			if ok, quiet := t.overloadLog.streamsFull.allow(); ok {
+				t.inLog.Warn("too many streams in all tunnels, control stream refused", "peer", s.source,
+					"limit", t.cfg.MaxStreams, "unlogged_since_last", quiet)
+			}
 			t.metrics.Stream(DirInbound, s.source, s.target, ResultFailed)
 			refuse(CodeOverloaded, "")
 			return
@@ -274,7 +282,10 @@ func (t *Tunnel) serveStream(s *session, st *yamux.Stream) {
 		return
 	}
 	if !t.reserveStream() {
-		t.inLog.Warn("too many streams in all tunnels, stream refused", "peer", s.source, "limit", t.cfg.MaxStreams)
+		if ok, quiet := t.overloadLog.streamsFull.allow(); ok {
+			t.inLog.Warn("too many streams in all tunnels, stream refused", "peer", s.source,
+				"limit", t.cfg.MaxStreams, "unlogged_since_last", quiet)
+		}
 		t.metrics.Stream(DirInbound, s.source, local, ResultFailed)
 		t.logAccessRefused(DirInbound, s.source, local, port, d.Rule, EndRefused)
 		refuse(CodeOverloaded, "")

@@ -82,17 +82,48 @@ const (
 type quota[K comparable] struct {
 	perKey, total int
 
-	mu         sync.Mutex
-	n          int
-	keys       map[K]*quotaEntry
-	totalLog   time.Time // when a total refusal was last logged
-	totalQuiet int       // total refusals not logged since
+	mu       sync.Mutex
+	n        int
+	keys     map[K]*quotaEntry
+	totalLog logEvery // refusals by the total bound (under mu)
 }
 
 type quotaEntry struct {
-	n       int
-	lastLog time.Time // when a refusal of this key was last logged
-	quiet   int       // refusals of this key not logged since
+	n   int
+	log logEvery // refusals of this key (under the quota's mu)
+}
+
+// logEvery rate-limits the log line of a repeated refusal to one per
+// quotaLogEvery, counting what it kept quiet: a flood must not turn into a
+// flood of log lines. The caller serializes calls (a mutex, or use
+// logLimiter).
+type logEvery struct {
+	last  time.Time
+	quiet int
+}
+
+// allow reports whether to log now, and how many refusals went unlogged
+// since the last line.
+func (l *logEvery) allow(now time.Time) (bool, int) {
+	if now.Sub(l.last) < quotaLogEvery {
+		l.quiet++
+		return false, 0
+	}
+	quiet := l.quiet
+	l.last, l.quiet = now, 0
+	return true, quiet
+}
+
+// logLimiter is a logEvery safe for concurrent use.
+type logLimiter struct {
+	mu sync.Mutex
+	l  logEvery
+}
+
+func (l *logLimiter) allow() (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.l.allow(time.Now())
 }
 
 func newQuota[K comparable](perKey, total int) *quota[K] {
@@ -108,19 +139,11 @@ func (q *quota[K]) take(key K, now time.Time) (res quotaResult, log bool, suppre
 	e := q.keys[key]
 	switch {
 	case e != nil && e.n >= q.perKey:
-		if now.Sub(e.lastLog) < quotaLogEvery {
-			e.quiet++
-			return quotaKeyFull, false, 0
-		}
-		suppressed, e.quiet, e.lastLog = e.quiet, 0, now
-		return quotaKeyFull, true, suppressed
+		log, suppressed := e.log.allow(now)
+		return quotaKeyFull, log, suppressed
 	case q.total > 0 && q.n >= q.total:
-		if now.Sub(q.totalLog) < quotaLogEvery {
-			q.totalQuiet++
-			return quotaTotalFull, false, 0
-		}
-		suppressed, q.totalQuiet, q.totalLog = q.totalQuiet, 0, now
-		return quotaTotalFull, true, suppressed
+		log, suppressed := q.totalLog.allow(now)
+		return quotaTotalFull, log, suppressed
 	}
 	if e == nil {
 		e = &quotaEntry{}

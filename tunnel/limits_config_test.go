@@ -1,6 +1,9 @@
 package tunnel
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestDerivedLimits: the per-IP handshake share and the per-peer pending
 // quota follow the other limits unless set.
@@ -25,5 +28,23 @@ func TestDerivedLimits(t *testing.T) {
 				t.Errorf("maxPending = %d, want %d", got, tc.all)
 			}
 		})
+	}
+}
+
+// TestLogEvery: a repeated refusal logs once per quotaLogEvery and then
+// says how many lines it kept quiet.
+func TestLogEvery(t *testing.T) {
+	var l logEvery
+	t0 := time.Unix(1000, 0)
+	if ok, _ := l.allow(t0); !ok {
+		t.Fatal("first refusal not logged")
+	}
+	for i := range 3 {
+		if ok, _ := l.allow(t0.Add(time.Duration(i) * time.Millisecond)); ok {
+			t.Fatal("a refusal within quotaLogEvery was logged")
+		}
+	}
+	if ok, quiet := l.allow(t0.Add(quotaLogEvery)); !ok || quiet != 3 {
+		t.Fatalf("after quotaLogEvery: log %v, quiet %d; want true, 3", ok, quiet)
 	}
 }

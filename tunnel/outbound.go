@@ -82,8 +82,10 @@ func (t *Tunnel) serveUpstream(ul *upstreamListener, c net.Conn) {
 	if !t.reserveStream() {
 		resetConn(c)
 		t.metrics.UpstreamRefused(u.Source, u.Name)
-		t.outLog.Warn("too many streams in all tunnels, connection reset",
-			"source", u.Source, "upstream", u.Name, "limit", t.cfg.MaxStreams)
+		if ok, quiet := t.overloadLog.streamsFull.allow(); ok {
+			t.outLog.Warn("too many streams in all tunnels, connection reset",
+				"source", u.Source, "upstream", u.Name, "limit", t.cfg.MaxStreams, "unlogged_since_last", quiet)
+		}
 		return
 	}
 	defer t.releaseStream()

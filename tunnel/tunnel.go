@@ -37,6 +37,9 @@ type Tunnel struct {
 	nextID atomic.Uint64
 	// streams counts the stream slots taken under MaxStreams (reserveStream).
 	streams atomic.Int64
+	// overloadLog rate-limits the warnings of refusals that a flood
+	// repeats (the metrics count every one).
+	overloadLog struct{ sessionFull, streamsFull, handshakesFull logLimiter }
 
 	exposes  atomic.Pointer[exposeTable]
 	draining atomic.Bool
