@@ -51,8 +51,11 @@ type Agent struct {
 	static   *discovery.Static
 	resolver atomic.Pointer[resolverBox] // static + gossip, set once gossip runs
 	gossip   *discovery.Gossip
-	admin    *admin.Server
-	metrics  *metrics
+	// announced is what gossip was last told this node serves (announce).
+	announceMu sync.Mutex
+	announced  string
+	admin      *admin.Server
+	metrics    *metrics
 
 	started    time.Time
 	ready      atomic.Bool
@@ -176,6 +179,7 @@ func (a *Agent) Start(ctx context.Context) error {
 			return err
 		}
 		a.gossip = g
+		a.announced = announcement(advertisedTunnel(cfg, tun.Addr()), localWorkloads(cfg, nil))
 		a.resolver.Store(&resolverBox{discovery.Multi(a.static, g)})
 	}
 

@@ -103,7 +103,7 @@ workload "web" {
 // one error at expiry, each once per certificate.
 func TestCertLifetimeWarnings(t *testing.T) {
 	a, logs := startTestAgentLog(t, 59*time.Minute) // lifetime 1h from 1 min ago
-	seen := &certWarnings{aging: map[string]bool{}, expired: map[string]bool{}}
+	seen := &certWarnings{aging: map[string]string{}, expired: map[string]string{}}
 	now := time.Now()
 	count := func(msg string) int { return strings.Count(logs.String(), msg) }
 	const aging, expired = "past two thirds of its lifetime", "workload certificate expired"

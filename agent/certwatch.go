@@ -1,9 +1,13 @@
 package agent
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/ztunnel-dev/ztunnel/config"
+	"github.com/ztunnel-dev/ztunnel/discovery"
 )
 
 // certCheckInterval is how often the agent looks at its own certificates'
@@ -14,11 +18,9 @@ const certCheckInterval = 30 * time.Second
 // certificate produces one warning at two thirds of its life and one error
 // at expiry, not one per check.
 type certWarnings struct {
-	aging   map[string]bool
-	expired map[string]bool
-	// advertised lists the workload IDs gossip was last told about with a
-	// usable certificate, to re-announce when one expires.
-	advertised string
+	// workload ID -> the serial last warned about: one entry per
+	// workload, however many certificates it goes through.
+	aging, expired map[string]string
 }
 
 // certUsable reports whether local workload id holds a certificate peers
@@ -28,34 +30,39 @@ func (a *Agent) certUsable(id string) bool {
 	return c != nil && certState(c, time.Now()) == "valid"
 }
 
-// updateGossip re-announces the served workloads when the set with a usable
-// certificate changed (one expired, was revoked, or was renewed).
-func (a *Agent) updateGossip(seen *certWarnings) {
-	if a.gossip == nil {
-		return
-	}
-	cfg := a.cfg.Load()
-	ws := localWorkloads(cfg, a.certUsable)
-	var key strings.Builder
+// announcement is what announce compares: the tunnel address and the
+// served workload IDs with their ports.
+func announcement(tunnelAddr string, ws []discovery.Workload) string {
+	var b strings.Builder
+	b.WriteString(tunnelAddr)
 	for _, w := range ws {
-		key.WriteString(w.ID + " ")
+		fmt.Fprintf(&b, " %s%v", w.ID, w.Ports)
 	}
-	if seen.advertised == "" {
-		// First look: gossip started with every workload (a start with an
-		// unusable certificate fails), so only a difference is news.
-		for _, w := range localWorkloads(cfg, nil) {
-			seen.advertised += w.ID + " "
-		}
+	return b.String()
+}
+
+// announce tells gossip what this node serves under cfg, leaving out the
+// workloads without a usable certificate, when that differs from what it
+// last told. Reloads and the certificate watch (a certificate expired, was
+// revoked or renewed) both call it; the mutex keeps an older view from
+// overwriting a newer one.
+func (a *Agent) announce(cfg *config.Config) error {
+	if a.gossip == nil {
+		return nil
 	}
-	if key.String() == seen.advertised {
-		return
+	a.announceMu.Lock()
+	defer a.announceMu.Unlock()
+	addr, ws := advertisedTunnel(cfg, a.tun.Addr()), localWorkloads(cfg, a.certUsable)
+	now := announcement(addr, ws)
+	if now == a.announced {
+		return nil
 	}
-	if err := a.gossip.SetLocal(advertisedTunnel(cfg, a.tun.Addr()), ws); err != nil {
-		a.log.Warn("gossip catalog not updated", "error", err)
-		return
+	if err := a.gossip.SetLocal(addr, ws); err != nil {
+		return fmt.Errorf("gossip catalog not updated: %w", err)
 	}
-	a.log.Info("gossip catalog updated for certificate state", "workloads", len(ws))
-	seen.advertised = key.String()
+	a.announced = now
+	a.log.Info("gossip catalog announced", "workloads", len(ws))
+	return nil
 }
 
 // checkCerts logs, once per certificate, a warning when a workload's
@@ -79,14 +86,14 @@ func (a *Agent) checkCerts(seen *certWarnings, now time.Time) {
 		life := c.NotAfter.Sub(start)
 		switch {
 		case now.After(c.NotAfter):
-			if !seen.expired[c.Serial] {
-				seen.expired[c.Serial] = true
+			if seen.expired[w.ID] != c.Serial {
+				seen.expired[w.ID] = c.Serial
 				a.log.Error("workload certificate expired: peers refuse it until a valid one is loaded",
 					"workload", w.Name, "id", w.ID, "serial", c.Serial, "not_after", c.NotAfter.UTC())
 			}
 		case now.After(start.Add(life * 2 / 3)):
-			if !seen.aging[c.Serial] {
-				seen.aging[c.Serial] = true
+			if seen.aging[w.ID] != c.Serial {
+				seen.aging[w.ID] = c.Serial
 				a.log.Warn("workload certificate past two thirds of its lifetime: renew it",
 					"workload", w.Name, "id", w.ID, "serial", c.Serial, "not_after", c.NotAfter.UTC(),
 					"left", c.NotAfter.Sub(now).Round(time.Second))
@@ -97,12 +104,14 @@ func (a *Agent) checkCerts(seen *certWarnings, now time.Time) {
 
 func (a *Agent) watchCerts() {
 	defer a.wg.Done()
-	seen := &certWarnings{aging: map[string]bool{}, expired: map[string]bool{}}
+	seen := &certWarnings{aging: map[string]string{}, expired: map[string]string{}}
 	t := time.NewTicker(certCheckInterval)
 	defer t.Stop()
 	for {
 		a.checkCerts(seen, time.Now())
-		a.updateGossip(seen)
+		if err := a.announce(a.cfg.Load()); err != nil {
+			a.log.Warn(err.Error())
+		}
 		select {
 		case <-a.stop:
 			return

@@ -4,7 +4,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"sync"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -23,9 +22,7 @@ import (
 
 // defaultProcs is GOMAXPROCS as Go set it at process start (the CPUs the
 // process may use, cgroup limits included), read before we change it.
-var defaultProcs = sync.OnceValue(func() int { return runtime.GOMAXPROCS(0) })
-
-func init() { defaultProcs() }
+var defaultProcs = runtime.GOMAXPROCS(0)
 
 // procsFor returns the GOMAXPROCS for max_procs = maxProcs when Go's
 // default is def, and what decided it.
@@ -46,7 +43,7 @@ const envProcs = "GOMAXPROCS environment variable"
 // and whenever a reload changes it. A GOMAXPROCS environment variable is
 // left as Go applied it.
 func applyProcs(maxProcs int, log hclog.Logger, start bool) {
-	n, source := procsFor(maxProcs, defaultProcs(), os.Getenv("GOMAXPROCS"))
+	n, source := procsFor(maxProcs, defaultProcs, os.Getenv("GOMAXPROCS"))
 	if source != envProcs {
 		if runtime.GOMAXPROCS(n) == n && !start {
 			return

@@ -146,10 +146,8 @@ func (a *Agent) applyConfig(old, cfg *config.Config) (*config.Config, error) {
 	}
 	a.static.Set(staticPeers(cfg))
 	a.cfg.Store(cfg)
-	if a.gossip != nil {
-		if err := a.gossip.SetLocal(advertisedTunnel(cfg, a.tun.Addr()), localWorkloads(cfg, a.certUsable)); err != nil {
-			errs = append(errs, fmt.Errorf("gossip catalog not updated: %w", err))
-		}
+	if err := a.announce(cfg); err != nil {
+		errs = append(errs, err)
 	}
 	return cfg, errors.Join(errs...)
 }
@@ -182,6 +180,19 @@ func restartOnlyChanges(old, cfg *config.Config) []string {
 	diff("admin.listen", old.Admin.Listen != cfg.Admin.Listen)
 	diff("admin.pprof", old.Admin.Pprof != cfg.Admin.Pprof)
 	diff("admin.metrics_listen", old.Admin.MetricsListen != cfg.Admin.MetricsListen)
+	// An enrolled workload's client runs from start to stop with the
+	// server, token and ID it began with.
+	enrolled := map[string]config.Workload{}
+	for _, w := range cfg.Workloads {
+		enrolled[w.Name] = w
+	}
+	for _, ow := range old.Workloads {
+		if ow.Enroll == nil {
+			continue
+		}
+		nw, ok := enrolled[ow.Name]
+		diff("workload."+ow.Name+".enroll", !ok || nw.Enroll == nil || *nw.Enroll != *ow.Enroll || nw.ID != ow.ID)
+	}
 	switch og, ng := old.Gossip, cfg.Gossip; {
 	case (og == nil) != (ng == nil):
 		keys = append(keys, "the presence of the gossip block")

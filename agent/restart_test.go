@@ -17,6 +17,8 @@ func TestRestartOnlyChanges(t *testing.T) {
 			Tunnel: config.Tunnel{Listen: "0.0.0.0:15008", Advertise: "10.0.0.1:15008", MaxHandshakes: 256, DialTimeout: 5 * time.Second},
 			Admin:  config.Admin{Listen: "127.0.0.1:15000"},
 			Gossip: &config.Gossip{Listen: "0.0.0.0:7946", Advertise: "10.0.0.1:7946", Join: []string{"10.0.0.2:7946"}, KeyFile: "/k"},
+			Workloads: []config.Workload{{Name: "rep", ID: "spiffe://example.org/rep",
+				Enroll: &config.Enroll{Server: "10.0.0.9:8200", TokenFile: "/t"}}},
 		}
 	}
 	for _, tc := range []struct {
@@ -37,6 +39,13 @@ func TestRestartOnlyChanges(t *testing.T) {
 		{"a timeout", func(c *config.Config) { c.Tunnel.DialTimeout = time.Second }, []string{"tunnel limits or timeouts"}},
 		{"admin", func(c *config.Config) { c.Admin.Listen, c.Admin.Pprof = "127.0.0.1:1", true }, []string{"admin.listen", "admin.pprof"}},
 		{"gossip off", func(c *config.Config) { c.Gossip = nil }, []string{"the presence of the gossip block"}},
+		{"enroll server", func(c *config.Config) {
+			c.Workloads[0].Enroll = &config.Enroll{Server: "10.0.0.8:8200", TokenFile: "/t"}
+		}, []string{"workload.rep.enroll"}},
+		{"enrolled workload removed", func(c *config.Config) { c.Workloads = nil }, []string{"workload.rep.enroll"}},
+		{"enrolled workload unchanged", func(c *config.Config) {
+			c.Workloads[0].Enroll = &config.Enroll{Server: "10.0.0.9:8200", TokenFile: "/t"}
+		}, nil},
 		{"gossip addresses", func(c *config.Config) {
 			c.Gossip.Listen, c.Gossip.Advertise, c.Gossip.Join = "0.0.0.0:7947", "10.0.0.1:7947", []string{"10.0.0.3:7946"}
 		}, []string{"gossip.listen", "gossip.advertise", "gossip.join"}},
