@@ -205,7 +205,7 @@ func (a *Agent) Start(ctx context.Context) error {
 	if a.gossip != nil {
 		if err := a.gossip.Start(ctx); err != nil {
 			a.Close()
-			if errors.Is(err, syscall.EADDRINUSE) {
+			if errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EADDRNOTAVAIL) {
 				return listenProblem(cfg, "gossip.listen", cfg.Gossip.Listen, err)
 			}
 			return err

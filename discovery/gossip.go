@@ -3,6 +3,7 @@ package discovery
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -163,6 +164,13 @@ func (g *Gossip) Start(ctx context.Context) error {
 	if g.started.Load() {
 		return ErrAlreadyStarted
 	}
+	// memberlist reports a failed bind as text (%v): bind the TCP side once
+	// ourselves first so that the caller can tell "address in use" apart.
+	ln, err := net.Listen("tcp", g.cfg.BindAddr)
+	if err != nil {
+		return fmt.Errorf("discovery: start gossip on %s: %w", g.cfg.BindAddr, err)
+	}
+	ln.Close()
 	ml, err := memberlist.Create(g.memberlistConfig())
 	if err != nil {
 		return fmt.Errorf("discovery: start gossip on %s: %w", g.cfg.BindAddr, err)

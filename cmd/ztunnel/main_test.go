@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
@@ -194,7 +195,7 @@ test "web reaches api" {
 // TestAgentListenInUse: a taken port fails the start with exit 1 and one
 // sentence naming the config key, where it is set, and the address.
 func TestAgentListenInUse(t *testing.T) {
-	for _, key := range []string{"tunnel.listen", "workload.web.upstream.api.listen", "admin.listen"} {
+	for _, key := range []string{"tunnel.listen", "workload.web.upstream.api.listen", "admin.listen", "gossip.listen"} {
 		t.Run(key, func(t *testing.T) {
 			dir := pkiDir(t)
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -203,14 +204,18 @@ func TestAgentListenInUse(t *testing.T) {
 			}
 			defer ln.Close()
 			taken := ln.Addr().String()
-			addr := map[string]string{"tunnel.listen": "127.0.0.1:0", "workload.web.upstream.api.listen": "127.0.0.1:0", "admin.listen": "127.0.0.1:0"}
+			addr := map[string]string{"tunnel.listen": "127.0.0.1:0", "workload.web.upstream.api.listen": "127.0.0.1:0", "admin.listen": "127.0.0.1:0", "gossip.listen": "127.0.0.1:0"}
 			addr[key] = taken
 			writeTestFile(t, filepath.Join(dir, "policy.hcl"), `default = "deny"`)
 			cfg := filepath.Join(dir, "agent.hcl")
 			text := strings.NewReplacer(
 				`listen    = "127.0.0.1:15008"`, `listen = "`+addr["tunnel.listen"]+`"`,
 				`listen = "127.0.0.1:9001"`, `listen = "`+addr["workload.web.upstream.api.listen"]+`"`,
-			).Replace(cliConfig) + "\nadmin {\n  listen = \"" + addr["admin.listen"] + "\"\n}\n"
+			).Replace(cliConfig) + "\nadmin {\n  listen = \"" + addr["admin.listen"] + "\"\n}\n" +
+				"gossip {\n  listen = \"" + addr["gossip.listen"] + "\"\n  advertise = \"127.0.0.1:7946\"\n  key_file = \"gossip.key\"\n}\n"
+			if err := os.WriteFile(filepath.Join(dir, "gossip.key"), []byte(base64.StdEncoding.EncodeToString(make([]byte, 32))+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
 			writeTestFile(t, cfg, text)
 			// Where the taken address stands in the file: line and column
 			// of its opening quote.
