@@ -1,11 +1,8 @@
 package ca
 
 import (
-	"crypto/rand"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -86,35 +83,14 @@ func Issue(caDir, id, outPrefix string, ttl time.Duration, opts ...IssueOption) 
 			}
 		}
 	}
-	now := time.Now()
-	if !now.Before(a.cert.NotAfter) {
-		return "", "", fmt.Errorf("ca: the CA in %q expired at %s", caDir, a.cert.NotAfter.UTC().Format(time.RFC3339))
-	}
-	notAfter := now.Add(ttl)
-	if notAfter.After(a.cert.NotAfter) {
-		notAfter = a.cert.NotAfter
-	}
 	key, err := newKey()
 	if err != nil {
 		return "", "", fmt.Errorf("ca: generate key: %w", err)
 	}
-	serial, err := newSerial()
+	// Signed and recorded in issued.log like every certificate of this CA.
+	leaf, err := a.signSVID(&key.PublicKey, sid, ttl, time.Now())
 	if err != nil {
 		return "", "", err
-	}
-	u, _ := url.Parse(sid.String())
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		NotBefore:             now.Add(-5 * time.Minute), // tolerate small clock skew
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature, // Go marks key usage critical
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		URIs:                  []*url.URL{u},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, key.Public(), a.key)
-	if err != nil {
-		return "", "", fmt.Errorf("ca: sign certificate: %w", err)
 	}
 	kp, err := keyPEM(key)
 	if err != nil {
@@ -125,10 +101,7 @@ func Issue(caDir, id, outPrefix string, ttl time.Duration, opts ...IssueOption) 
 	if err := writeFileAtomic(keyPath, kp, 0o600); err != nil {
 		return "", "", err
 	}
-	if err := writeFileAtomic(certPath, certPEM(der), 0o644); err != nil {
-		return "", "", err
-	}
-	if err := a.record(serial.Text(16), id, now, notAfter); err != nil {
+	if err := writeFileAtomic(certPath, certPEM(leaf.Raw), 0o644); err != nil {
 		return "", "", err
 	}
 	return certPath, keyPath, nil
