@@ -184,9 +184,21 @@ func (b *builder) required(a attrString, key string, block hcl.Range, what strin
 // for Load's file-system checks. secret names what a private file holds
 // ("" for a public one).
 func (b *builder) path(a attrString, key, secret string) string {
+	return b.pathRef(a, key, fileRef{secret: secret})
+}
+
+// optionalPath is path for a file that may be missing (it is checked only
+// when it exists).
+func (b *builder) optionalPath(a attrString, key, secret string) string {
+	return b.pathRef(a, key, fileRef{secret: secret, optional: true})
+}
+
+// pathRef resolves a and records the file to check as ref describes.
+func (b *builder) pathRef(a attrString, key string, ref fileRef) string {
 	p := b.resolve(a, key)
 	if p != "" {
-		b.refs = append(b.refs, fileRef{path: p, key: key, rng: a.Range, secret: secret})
+		ref.path, ref.key, ref.rng = p, key, a.Range
+		b.refs = append(b.refs, ref)
 	}
 	return p
 }

@@ -45,10 +45,8 @@ func (b *builder) certSource(fw *fileWorkload, key string, w *Workload) {
 			w.Enroll.Server = b.dialAddr(e.Server, key+".enroll.server")
 		}
 		if b.required(e.TokenFile, key+".enroll.token_file", e.Range, "the file holding the one-time join token") {
-			w.Enroll.TokenFile = b.path(e.TokenFile, key+".enroll.token_file", "enroll token")
-			if w.Enroll.TokenFile != "" {
-				b.refs[len(b.refs)-1].optional = true
-			}
+			// Optional: the token is deleted once it has bought a certificate.
+			w.Enroll.TokenFile = b.optionalPath(e.TokenFile, key+".enroll.token_file", "enroll token")
 		}
 		return
 	}
