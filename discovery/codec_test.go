@@ -97,6 +97,8 @@ func TestDecodeMessageErrors(t *testing.T) {
 		{name: "port 0", in: encodeChunk(chunk{catalog: catalog{Node: "a", Workloads: []Workload{{ID: "x", Ports: []int{0}}}}, Total: 1}), wantErr: "discovery: malformed message: port 0", wantIs: ErrMalformed},
 		{name: "port too big", in: encodeChunk(chunk{catalog: catalog{Node: "a", Workloads: []Workload{{ID: "x", Ports: []int{70000}}}}, Total: 1}), wantErr: "discovery: malformed message: port 70000 exceeds limit 65535", wantIs: ErrMalformed},
 		{name: "empty node", in: encodeChunk(chunk{Total: 1}), wantErr: "discovery: malformed message: empty node name", wantIs: ErrMalformed},
+		{name: "gossip address a name", in: encodeChunk(chunk{catalog: catalog{Node: "a", GossipAddr: "evil.example:7946"}, Total: 1}),
+			wantErr: `discovery: malformed message: gossip address "evil.example:7946" is not ip:port`, wantIs: ErrMalformed},
 		{name: "empty id", in: encodeChunk(chunk{catalog: catalog{Node: "a", Workloads: []Workload{{}}}, Total: 1}), wantErr: "discovery: malformed message: empty workload id", wantIs: ErrMalformed},
 		{name: "huge workload count", in: []byte{wireVersion, msgChunk, 1, 'a', 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0x7f}, wantErr: "discovery: malformed message: workload count 268435455 exceeds limit 4096", wantIs: ErrMalformed},
 		{name: "too long id", in: encodeChunk(chunk{catalog: catalog{Node: "a", Workloads: []Workload{{ID: strings.Repeat("x", maxIDLen+1)}}}, Total: 1}), wantErr: "discovery: malformed message: workload id length 2049 exceeds limit 2048", wantIs: ErrMalformed},

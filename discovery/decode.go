@@ -3,6 +3,7 @@ package discovery
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 )
 
 // reader decodes the wire format; the first error sticks and later reads
@@ -109,6 +110,13 @@ func (r *reader) catalogHead() catalog {
 	c.Gen = r.uint(^uint64(0), "generation")
 	c.TunnelAddr = r.string(maxAddrLen, "tunnel address")
 	c.GossipAddr = r.string(maxAddrLen, "gossip address")
+	// Members join each other by it (reconcile): an honest node sends the
+	// ip:port memberlist bound, never a name to look up.
+	if r.err == nil && c.GossipAddr != "" {
+		if _, err := netip.ParseAddrPort(c.GossipAddr); err != nil {
+			r.fail("gossip address %q is not ip:port", c.GossipAddr)
+		}
+	}
 	return c
 }
 
