@@ -24,13 +24,18 @@ func runCAServe(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
-	if !required(fs, stderr, "dir", "listen") || !noArgs(fs, stderr) {
+	if !required(fs, stderr, "dir", "listen") || !noArgs(fs, stderr) || !positive(fs, stderr, "svid-ttl") {
+		return 2
+	}
+	level := hclog.LevelFromString(*logLevel)
+	if level == hclog.NoLevel {
+		fmt.Fprintf(stderr, "ztunnel ca serve: --log-level %q is not one of trace, debug, info, warn, error\n", *logLevel)
 		return 2
 	}
 	cfg := ca.DefaultServeConfig()
 	cfg.Dir, cfg.Listen, cfg.SVIDTTL = *dir, *listen, *ttl
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "ztunnel.ca", Output: stderr,
-		Level: hclog.LevelFromString(*logLevel), JSONFormat: *logJSON})
+		Level: level, JSONFormat: *logJSON})
 	if err := cfg.Validate(); err != nil {
 		return fail(stderr, err)
 	}
@@ -51,7 +56,7 @@ func runCAToken(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
-	if !required(fs, stderr, "dir", "id") || !noArgs(fs, stderr) {
+	if !required(fs, stderr, "dir", "id") || !noArgs(fs, stderr) || !positive(fs, stderr, "ttl") {
 		return 2
 	}
 	tok, err := ca.NewToken(*dir, *id, *ttl)

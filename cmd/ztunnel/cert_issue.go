@@ -22,10 +22,7 @@ func runCertIssue(args []string, stdout, stderr io.Writer) int {
 	if !required(fs, stderr, "ca", "id", "out") || !noArgs(fs, stderr) {
 		return 2
 	}
-	// ca.Issue reads a zero lifetime as its default; on the command line
-	// "--ttl 0s" is a mistake, not a request for 24h.
-	if *ttl <= 0 {
-		fmt.Fprintf(stderr, "ztunnel cert issue: --ttl must be a positive duration such as 24h, not %s\n", *ttl)
+	if !positive(fs, stderr, "ttl") {
 		return 2
 	}
 	var opts []ca.IssueOption

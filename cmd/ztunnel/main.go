@@ -135,6 +135,18 @@ func required(fs *pflag.FlagSet, stderr io.Writer, names ...string) bool {
 	return true
 }
 
+// positive refuses a zero or negative duration flag: the library functions
+// read zero as their default, but on the command line "--ttl 0s" is a
+// mistake, not a request for the default.
+func positive(fs *pflag.FlagSet, stderr io.Writer, name string) bool {
+	d, err := fs.GetDuration(name)
+	if err == nil && d <= 0 {
+		fmt.Fprintf(stderr, "ztunnel %s: --%s must be a positive duration such as 24h, not %s\n", fs.Name(), name, d)
+		return false
+	}
+	return true
+}
+
 // noArgs refuses positional arguments a command does not take.
 func noArgs(fs *pflag.FlagSet, stderr io.Writer) bool {
 	if fs.NArg() > 0 {

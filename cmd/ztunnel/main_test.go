@@ -38,6 +38,10 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{"policy check bad port", []string{"policy", "check", "--policy", "x", "--from", "spiffe://a/b", "--to", "spiffe://a/c", "--port", "70000"}, 2, "", "out of range"},
 		{"policy check bad id", []string{"policy", "check", "--policy", "x", "--from", "web", "--to", "spiffe://a/c"}, 2, "", "invalid SPIFFE ID"},
 		{"status unreachable", []string{"status", "--admin", "127.0.0.1:1"}, 1, "", "cannot reach the agent's admin API"},
+		{"ca init zero ttl", []string{"ca", "init", "--dir", "x", "--trust-domain", "example.org", "--ttl", "0s"}, 2, "", "ztunnel ca init: --ttl must be a positive duration such as 24h, not 0s"},
+		{"ca token zero ttl", []string{"ca", "token", "--dir", "x", "--id", "spiffe://example.org/a", "--ttl", "0s"}, 2, "", "ztunnel ca token: --ttl must be a positive duration"},
+		{"ca serve negative ttl", []string{"ca", "serve", "--dir", "x", "--listen", "127.0.0.1:0", "--svid-ttl", "-1h"}, 2, "", "ztunnel ca serve: --svid-ttl must be a positive duration such as 24h, not -1h0m0s"},
+		{"ca serve bad log level", []string{"ca", "serve", "--dir", "x", "--listen", "127.0.0.1:0", "--log-level", "loud"}, 2, "", `--log-level "loud" is not one of trace, debug, info, warn, error`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCmd(tc.args...)

@@ -16,7 +16,7 @@ func runCAInit(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args, stderr); !ok {
 		return code
 	}
-	if !required(fs, stderr, "dir", "trust-domain") || !noArgs(fs, stderr) {
+	if !required(fs, stderr, "dir", "trust-domain") || !noArgs(fs, stderr) || !positive(fs, stderr, "ttl") {
 		return 2
 	}
 	if err := ca.Init(*dir, *td, *ttl); err != nil {
