@@ -52,6 +52,9 @@ type Agent struct {
 	resolver atomic.Pointer[resolverBox] // static + gossip, set once gossip runs
 	gossip   *discovery.Gossip
 	// announced is what gossip was last told this node serves (announce).
+	// seenFiles: the files the config in force reads, as the last reload
+	// (or the start) saw them; watchFiles reloads when they differ.
+	seenFiles  atomic.Pointer[map[string]fileStamp]
 	announceMu sync.Mutex
 	announced  string
 	admin      *admin.Server
@@ -214,6 +217,7 @@ func (a *Agent) Start(ctx context.Context) error {
 		go a.watchMembers()
 	}
 
+	a.noteFiles(fileStamps(cfg))
 	a.wg.Add(3)
 	go a.watchFiles()
 	go a.watchSchedule()

@@ -34,7 +34,9 @@ func (a *Agent) Reload(source string) error {
 	_ = a.notify.Notify("RELOADING=1")
 	defer func() { _ = a.notify.Notify("READY=1") }()
 
+	before := fileStamps(a.cfg.Load())
 	err := a.reload()
+	a.noteFiles(before)
 	a.setReloadStatus(source, err)
 	a.metrics.reload(source, err)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/ztunnel-dev/ztunnel/config"
 	"github.com/ztunnel-dev/ztunnel/discovery"
 	"github.com/ztunnel-dev/ztunnel/policy"
 )
@@ -14,19 +15,36 @@ import (
 // few stat calls, and works on every file system.
 const filePollInterval = time.Second
 
-// watchFiles reloads when any file the agent reads changes on disk. A file
-// caught half-written fails to load and keeps the old state; the next change
-// (the rest of the write) triggers another reload.
+// fileStamps stamps every file a reload under cfg reads.
+func fileStamps(cfg *config.Config) map[string]fileStamp {
+	m := map[string]fileStamp{}
+	for _, f := range fileSet(cfg) {
+		m[f] = stamp(f)
+	}
+	return m
+}
+
+// noteFiles records the files the config now in force reads, as a reload
+// saw them: before is the snapshot taken before it read them (so that a
+// file changed while the reload ran still differs at the next look), and
+// files the reload added to the set are stamped now.
+func (a *Agent) noteFiles(before map[string]fileStamp) {
+	seen := fileStamps(a.cfg.Load())
+	for f, s := range before {
+		if _, ok := seen[f]; ok {
+			seen[f] = s
+		}
+	}
+	a.seenFiles.Store(&seen)
+}
+
+// watchFiles reloads when any file the agent reads differs from what the
+// last reload, of any source, saw: a renewal's own reload or a SIGHUP
+// after an edit does not cause a second one. A file caught half-written
+// fails to load and keeps the old state; the next change (the rest of the
+// write) triggers another reload.
 func (a *Agent) watchFiles() {
 	defer a.wg.Done()
-	stamps := func() map[string]fileStamp {
-		m := map[string]fileStamp{}
-		for _, f := range fileSet(a.cfg.Load()) {
-			m[f] = stamp(f)
-		}
-		return m
-	}
-	last := stamps()
 	t := time.NewTicker(filePollInterval)
 	defer t.Stop()
 	for {
@@ -35,7 +53,7 @@ func (a *Agent) watchFiles() {
 			return
 		case <-t.C:
 		}
-		now := stamps()
+		now, last := fileStamps(a.cfg.Load()), *a.seenFiles.Load()
 		changed := len(now) != len(last)
 		for f, s := range now {
 			if last[f] != s {
@@ -44,11 +62,7 @@ func (a *Agent) watchFiles() {
 			}
 		}
 		if changed {
-			// Keep the snapshot taken before the reload: a file that
-			// changes while Reload reads (say between a key's and its
-			// certificate's rename) then still differs at the next tick.
 			_ = a.Reload("file")
-			last = now
 		}
 	}
 }

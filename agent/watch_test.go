@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -67,5 +68,32 @@ rule "r" {
 				t.Errorf("scheduleStep = %v, %v; want %v, %v", recheck, wait, tt.wantRecheck, tt.wantWait)
 			}
 		})
+	}
+}
+
+// TestReloadIsNotRepeatedByTheFileWatch: a reload (SIGHUP, API, renewal)
+// that already read a changed file leaves nothing for the file watch to
+// reload again; a later change still reloads.
+func TestReloadIsNotRepeatedByTheFileWatch(t *testing.T) {
+	l := startLoopAgent(t)
+	if err := os.WriteFile(l.policyFile, []byte(`default = "allow"`+"\n# edited\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.a.Reload("api"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * filePollInterval)
+	if st := l.a.lastReload.Load(); st.Source != "api" {
+		t.Fatalf("last reload by %q after the API reload, want api alone", st.Source)
+	}
+	if err := os.WriteFile(l.policyFile, []byte(`default = "allow"`+"\n# edited again\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * filePollInterval)
+	for l.a.lastReload.Load().Source != "file" {
+		if time.Now().After(deadline) {
+			t.Fatal("a later change was not reloaded by the file watch")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
